@@ -13,6 +13,7 @@
 namespace pidlab::scenario {
 
 using nlohmann::json;
+using nlohmann::ordered_json;
 
 FormatError::FormatError(std::string file_, std::string path_, std::string problem_)
     : std::runtime_error(file_ + ": " + (path_.empty() ? std::string("(file)") : path_) + ": " + problem_),
@@ -526,12 +527,12 @@ std::string line_col(const std::string& text, size_t byte) {
     return "line " + std::to_string(line) + ", column " + std::to_string(col);
 }
 
-json status_json(const WaitStatus& s) {
-    if (s.signaled) return json{{"signaled", names::signal_name(s.value)}};
-    return json{{"exited", s.value}};
+ordered_json status_json(const WaitStatus& s) {
+    if (s.signaled) return ordered_json{{"signaled", names::signal_name(s.value)}};
+    return ordered_json{{"exited", s.value}};
 }
 
-json signal_json(int sig) {
+ordered_json signal_json(int sig) {
     if (sig <= 0) return sig;
     auto n = names::signal_name(sig);
     if (n == std::to_string(sig)) return sig;
@@ -614,8 +615,8 @@ std::vector<std::string> collect_scenario_files(const std::vector<std::string>& 
     return out;
 }
 
-json to_json(const Observation& o) {
-    json j = json::object();
+ordered_json to_json(const Observation& o) {
+    ordered_json j = ordered_json::object();
     if (o.error) j["error"] = *o.error;
     if (o.ret) {
         if (o.ret->ok) j["ret"] = "ok";
@@ -625,21 +626,21 @@ json to_json(const Observation& o) {
     if (o.pid) j["pid"] = *o.pid;
     if (o.status) j["status"] = status_json(*o.status);
     if (o.revents || o.revents_clear) {
-        json r = json::array();
+        ordered_json r = ordered_json::array();
         for (auto& n : names::poll_names(o.revents.value_or(0))) r.push_back(n);
         unsigned all = names::P_IN | names::P_PRI | names::P_OUT | names::P_ERR | names::P_HUP | names::P_NVAL;
         if (o.revents_clear && !(o.revents.value_or(0) == 0 && *o.revents_clear == all))
             for (auto& n : names::poll_names(*o.revents_clear)) r.push_back("!" + n);
         j["revents"] = r;
     }
-    if (o.exit) j["exit"] = *o.exit ? status_json(**o.exit) : json(nullptr);
+    if (o.exit) j["exit"] = *o.exit ? status_json(**o.exit) : ordered_json(nullptr);
     if (o.value) j["value"] = *o.value;
-    if (o.euid) j["euid"] = *o.euid;
     if (o.pending) j["pending"] = *o.pending;
     if (o.state) j["state"] = *o.state;
     if (o.parent) j["parent"] = *o.parent;
     if (o.exit_signal) j["exit_signal"] = signal_json(*o.exit_signal);
     if (o.no_new_privs) j["no_new_privs"] = *o.no_new_privs;
+    if (o.euid) j["euid"] = *o.euid;
     if (o.subreaper) j["subreaper"] = *o.subreaper;
     return j;
 }
@@ -648,12 +649,12 @@ Observation observation_from_json(const json& j, const std::string& file, const 
     return Reader(file).observation(j, path, false);
 }
 
-json to_json(const Step& s) {
-    json j;
+ordered_json to_json(const Step& s) {
+    ordered_json j;
     j["task"] = s.task;
     j["op"] = op_name(s.op);
     auto flag_list = [](uint64_t flags, uint64_t raw) {
-        json a = json::array();
+        ordered_json a = ordered_json::array();
         for (uint64_t b = 1; b; b <<= 1)
             if (flags & b) a.push_back(names::clone_flags_string(b));
         if (raw) {
@@ -664,7 +665,7 @@ json to_json(const Step& s) {
         return a;
     };
     auto bit_list = [](unsigned bits, auto namer) {
-        json a = json::array();
+        ordered_json a = ordered_json::array();
         for (unsigned b = 1; b; b <<= 1)
             if (bits & b) a.push_back(namer(b));
         return a;
@@ -741,17 +742,17 @@ json to_json(const Step& s) {
     return j;
 }
 
-json to_json(const Scenario& s) {
-    json j;
+ordered_json to_json(const Scenario& s) {
+    ordered_json j;
     j["name"] = s.name;
     if (!s.description.empty()) j["description"] = s.description;
     if (!s.kernel.empty()) j["kernel"] = s.kernel;
     if (!s.violates.empty()) j["violates"] = s.violates;
-    if (s.root_uid != 0 || !s.root_caps) j["root"] = json{{"uid", s.root_uid}, {"caps", s.root_caps ? "all" : "none"}};
-    j["steps"] = json::array();
+    if (s.root_uid != 0 || !s.root_caps) j["root"] = ordered_json{{"uid", s.root_uid}, {"caps", s.root_caps ? "all" : "none"}};
+    j["steps"] = ordered_json::array();
     for (const auto& st : s.steps) j["steps"].push_back(to_json(st));
     if (!s.final.empty()) {
-        j["final"] = json::object();
+        j["final"] = ordered_json::object();
         for (const auto& [n, o] : s.final) j["final"][n] = to_json(o);
     }
     return j;
@@ -778,7 +779,7 @@ std::vector<Mismatch> compare(const Observation& e, const Observation& o) {
     std::vector<Mismatch> out;
     auto absent = std::string("(absent)");
     if (o.error && !e.error) {
-        out.push_back({"error", "the step runs", *o.error});
+        out.push_back({"error", "no error", *o.error});
         return out;
     }
     if (e.error && (!o.error || *e.error != *o.error)) out.push_back({"error", *e.error, o.error.value_or("(none)")});
@@ -820,14 +821,14 @@ std::vector<Mismatch> compare(const Observation& e, const Observation& o) {
     return out;
 }
 
-json to_json(const RunResult& r) {
-    json j;
+ordered_json to_json(const RunResult& r) {
+    ordered_json j;
     j["scenario"] = r.scenario;
     j["file"] = r.file;
     j["kernel"] = r.kernel;
-    j["steps"] = json::array();
+    j["steps"] = ordered_json::array();
     for (const auto& o : r.steps) j["steps"].push_back(to_json(o));
-    j["final"] = json::object();
+    j["final"] = ordered_json::object();
     for (const auto& [n, o] : r.final) j["final"][n] = to_json(o);
     if (r.aborted) j["aborted"] = *r.aborted;
     return j;

@@ -125,9 +125,9 @@ Scenario load_scenario_file(const std::string& path);
 // Every *.json below the paths given (files as they are), sorted; throws FormatError for a missing path.
 std::vector<std::string> collect_scenario_files(const std::vector<std::string>& paths);
 
-nlohmann::json to_json(const Scenario& s);
-nlohmann::json to_json(const Step& s);
-nlohmann::json to_json(const Observation& o);
+nlohmann::ordered_json to_json(const Scenario& s);
+nlohmann::ordered_json to_json(const Step& s);
+nlohmann::ordered_json to_json(const Observation& o);
 Observation observation_from_json(const nlohmann::json& j, const std::string& file, const std::string& path);
 
 // One difference between an expectation and an observation.
@@ -145,7 +145,7 @@ struct RunResult {
     std::map<std::string, Observation> final;  // every task of the scenario
     std::optional<std::string> aborted;        // the run stopped early (the reason)
 };
-nlohmann::json to_json(const RunResult& r);
+nlohmann::ordered_json to_json(const RunResult& r);
 RunResult run_result_from_json(const nlohmann::json& j, const std::string& file);
 
 // One-line human rendering of a step and of an observation.
