@@ -2,9 +2,9 @@
 #include <CLI/CLI.hpp>
 
 #include <iostream>
+#include <memory>
 
 #include "cli/commands.hpp"
-#include "model/profile.hpp"
 
 #ifndef PIDLAB_VERSION
 #define PIDLAB_VERSION "0.0.0"
@@ -19,17 +19,13 @@ int main(int argc, char** argv) {
     app.set_version_flag("--version", std::string("pidlab ") + PIDLAB_VERSION);
     app.require_subcommand(1);
 
-    cli::ReplayArgs ra;
-    auto* replay = app.add_subcommand("replay", "Replay scenario files in the model and check their expectations");
-    replay->add_option("--kernel", ra.kernel,
-                       "Kernel profile: 7.1, pre-7.1, rfc-v1, v2 ... v5, or a version such as 6.12.95 "
-                       "(default: each scenario's own `kernel`)");
-    replay->add_flag("--json", ra.json, "Print the observations as JSON");
-    replay->add_flag("--tree", ra.tree, "Print the process tree after each step");
-    replay->add_flag("-q,--quiet", ra.quiet, "Print only failing scenarios and the summary");
-    replay->add_option("paths", ra.paths, "Scenario files or directories")->required();
-
-    auto* profiles = app.add_subcommand("profiles", "List the kernel profiles");
+    // One line per subcommand (each in its own cli/*_cmd.cpp).
+    std::vector<std::pair<CLI::App*, cli::Runner>> commands;
+    auto add = [&](cli::Runner r) {
+        commands.emplace_back(app.get_subcommands([](CLI::App*) { return true; }).back(), std::move(r));
+    };
+    add(cli::add_replay(app));
+    add(cli::add_profiles(app));
 
     try {
         app.parse(argc, argv);
@@ -43,10 +39,7 @@ int main(int argc, char** argv) {
         app.exit(e);
         return 2;
     }
-    if (*replay) return cli::cmd_replay(ra);
-    if (*profiles) {
-        for (const auto& n : model::profile_names()) std::cout << n << "\t" << model::find_profile(n)->describe() << "\n";
-        return 0;
-    }
+    for (auto& [sub, run] : commands)
+        if (sub->parsed()) return run();
     return 2;
 }

@@ -126,3 +126,32 @@ int cmd_replay(const ReplayArgs& a) {
 }
 
 }  // namespace pidlab::cli
+
+#include <CLI/CLI.hpp>
+
+#include "model/profile.hpp"
+
+namespace pidlab::cli {
+
+Runner add_replay(CLI::App& app) {
+    auto a = std::make_shared<ReplayArgs>();
+    auto* sub = app.add_subcommand("replay", "Replay scenario files in the model and check their expectations");
+    sub->add_option("--kernel", a->kernel,
+                    "Kernel profile: 7.1, pre-7.1, rfc-v1, v2 ... v5, or a version such as 6.12.95 "
+                    "(default: each scenario's own `kernel`)");
+    sub->add_flag("--json", a->json, "Print the observations as JSON");
+    sub->add_flag("--tree", a->tree, "Print the process tree after each step");
+    sub->add_flag("-q,--quiet", a->quiet, "Print only failing scenarios and the summary");
+    sub->add_option("paths", a->paths, "Scenario files or directories")->required();
+    return [a] { return cmd_replay(*a); };
+}
+
+Runner add_profiles(CLI::App& app) {
+    app.add_subcommand("profiles", "List the kernel profiles");
+    return [] {
+        for (const auto& n : model::profile_names()) std::cout << n << "\t" << model::find_profile(n)->describe() << "\n";
+        return 0;
+    };
+}
+
+}  // namespace pidlab::cli

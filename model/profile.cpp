@@ -61,7 +61,8 @@ Profile revision(const std::string& name) {
 }  // namespace
 
 std::string Profile::describe() const {
-    if (name == "pre-7.1") return "pre-7.1 (" + std::to_string(major) + "." + std::to_string(minor) + ")";
+    std::string v = std::to_string(major) + "." + std::to_string(minor);
+    if (name == "pre-7.1" || (name == "7.1" && v != "7.1")) return name + " (" + v + ")";
     return name;
 }
 
