@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
     };
     add(cli::add_replay(app));
     add(cli::add_profiles(app));
+    add(cli::add_crosscheck(app));
 
     try {
         app.parse(argc, argv);

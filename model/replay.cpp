@@ -316,7 +316,6 @@ StepOutcome Replayer::step(size_t i, bool want_tree) {
             if (!target_of(st.target, t)) return finish();
             k_.settle();
             o = observe(st.target);
-            o.ret = scenario::Ret{false, 0};
             return finish();
         }
     }
@@ -325,6 +324,9 @@ StepOutcome Replayer::step(size_t i, bool want_tree) {
     sync_fd_names();
 
     o.rule = r.rule;
+    // A task that died during its own step (exit, or a kill it caused itself) never sees
+    // the call return: nothing is observed but the rule.
+    if (st.op == Op::Exit || st.op == Op::ExitGroup || !k_.alive(cur)) return finish();
     if (r.ret < 0) {
         o.ret = scenario::Ret{false, -1};
         o.err = r.err;

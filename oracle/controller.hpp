@@ -1,0 +1,54 @@
+// The controller: runs scenarios with real system calls on the running kernel.
+// Each scenario gets a fresh pid namespace whose pid 1 is the scenario's init;
+// every task is a puppet (puppet.hpp) driven one step at a time; after each
+// step the controller waits for the kernel to settle (settle.hpp) and records
+// what the step observed, in the scenario format's terms.
+#pragma once
+
+#include <string>
+
+#include "format/scenario.hpp"
+
+namespace pidlab::oracle {
+
+struct RunOptions {
+    int step_timeout_ms = 2000;
+    int scenario_timeout_ms = 20000;
+    int max_tasks = 64;
+    // Where the private helper directory goes ("" = $TMPDIR, /tmp or /var/tmp,
+    // the first one not mounted nosuid).
+    std::string tmpdir;
+    // Test hook: before step `stall_step` (0-based) the acting puppet sleeps
+    // `stall_ms`, to exercise the timeouts and the cleanup after a kill.
+    int stall_step = -1;
+    int stall_ms = 0;
+};
+
+// `uname -r`.
+std::string kernel_release();
+
+class Executor {
+public:
+    // Prepares the exec helpers (copies of this binary, one setuid root) in a
+    // private directory; throws std::runtime_error when it cannot.
+    explicit Executor(RunOptions opts);
+    ~Executor();
+    Executor(const Executor&) = delete;
+    Executor& operator=(const Executor&) = delete;
+
+    // One scenario, start to cleanup. Never throws for the scenario's sake: a
+    // timeout or a failure of the machinery becomes `aborted`.
+    scenario::RunResult run(const scenario::Scenario& s);
+    // Loads and runs a file; a FormatError becomes an aborted result.
+    scenario::RunResult run_file(const std::string& path);
+
+    const std::string& kernel() const { return kernel_; }
+
+private:
+    RunOptions opts_;
+    std::string kernel_;
+    std::string dir_, helper_, helper_suid_;
+    int serial_ = 0;
+};
+
+}  // namespace pidlab::oracle

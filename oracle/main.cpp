@@ -1,0 +1,224 @@
+// pidlab-oracle: runs scenarios with real system calls on the running kernel.
+//
+//   pidlab-oracle run [--step-timeout-ms N] [--scenario-timeout-ms N] [--max-tasks N]
+//                     [--out PATH] [--tmpdir DIR] [--debug-stall STEP:MS] FILE...
+//   pidlab-oracle vm-init        (as /init of a QEMU initramfs)
+//
+// Output: one JSON line per scenario (the scenario format's RunResult), then
+// {"done": true, "kernel": RELEASE, "scenarios": N}.
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "oracle/controller.hpp"
+#include "oracle/puppet.hpp"
+
+namespace {
+
+using pidlab::oracle::Executor;
+using pidlab::oracle::RunOptions;
+
+const char* const kUsage =
+    "usage: pidlab-oracle run [--step-timeout-ms N] [--scenario-timeout-ms N] [--max-tasks N]\n"
+    "                         [--out PATH] [--tmpdir DIR] [--debug-stall STEP:MS] FILE...\n"
+    "       pidlab-oracle vm-init\n";
+
+struct Usage : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+int to_int(const std::string& opt, const std::string& v, int lo) {
+    try {
+        size_t used = 0;
+        long n = std::stol(v, &used);
+        if (used != v.size() || n < lo || n > 1000000000) throw std::invalid_argument(v);
+        return static_cast<int>(n);
+    } catch (const std::exception&) {
+        throw Usage(opt + ": expected an integer >= " + std::to_string(lo) + ", got \"" + v + "\"");
+    }
+}
+
+void write_line(int fd, const std::string& line) {
+    std::string s = line + "\n";
+    size_t off = 0;
+    while (off < s.size()) {
+        ssize_t n = write(fd, s.data() + off, s.size() - off);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) throw std::runtime_error(std::string("cannot write the results: ") + std::strerror(errno));
+        off += static_cast<size_t>(n);
+    }
+}
+
+// Runs every file, one JSON line each, then the done line.
+void run_all(const RunOptions& opts, const std::vector<std::string>& files, int out) {
+    Executor ex(opts);
+    for (const auto& f : files) write_line(out, pidlab::scenario::to_json(ex.run_file(f)).dump());
+    nlohmann::json done{{"done", true}, {"kernel", ex.kernel()}, {"scenarios", files.size()}};
+    write_line(out, done.dump());
+}
+
+int cmd_run(int argc, char** argv) {
+    RunOptions opts;
+    std::string out_path;
+    std::vector<std::string> files;
+    for (int i = 2; i < argc; ++i) {
+        std::string a = argv[i];
+        if (a == "--") {
+            files.insert(files.end(), argv + i + 1, argv + argc);
+            break;
+        }
+        auto value = [&]() -> std::string {
+            if (i + 1 >= argc) throw Usage(a + " needs a value");
+            return argv[++i];
+        };
+        if (a == "--step-timeout-ms") opts.step_timeout_ms = to_int(a, value(), 1);
+        else if (a == "--scenario-timeout-ms") opts.scenario_timeout_ms = to_int(a, value(), 1);
+        else if (a == "--max-tasks") opts.max_tasks = to_int(a, value(), 2);
+        else if (a == "--out") out_path = value();
+        else if (a == "--tmpdir") opts.tmpdir = value();
+        else if (a == "--debug-stall") {
+            auto v = value();
+            auto colon = v.find(':');
+            if (colon == std::string::npos) throw Usage("--debug-stall: expected STEP:MS");
+            opts.stall_step = to_int(a, v.substr(0, colon), 0);
+            opts.stall_ms = to_int(a, v.substr(colon + 1), 0);
+        } else if (a == "--help" || a == "-h") {
+            std::fputs(kUsage, stdout);
+            return 0;
+        } else if (a.size() > 1 && a[0] == '-') throw Usage("unknown option " + a);
+        else files.push_back(a);
+    }
+    if (files.empty()) throw Usage("no scenario files");
+    int out = STDOUT_FILENO;
+    if (!out_path.empty()) {
+        out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (out < 0) throw std::runtime_error("cannot open " + out_path + ": " + std::strerror(errno));
+    }
+    run_all(opts, files, out);
+    if (out != STDOUT_FILENO) close(out);
+    return 0;
+}
+
+// ---- vm-init -------------------------------------------------------------------
+
+void mount_fs(const char* source, const char* target, const char* type, unsigned long flags, const char* data) {
+    mkdir(target, 0755);
+    if (mount(source, target, type, flags, data) != 0 && errno != EBUSY)
+        throw std::runtime_error(std::string("mount ") + type + " on " + target + ": " + std::strerror(errno));
+}
+
+// pidlab.step_timeout_ms=N, pidlab.scenario_timeout_ms=N, pidlab.max_tasks=N
+void read_cmdline(RunOptions& opts) {
+    std::ifstream in("/proc/cmdline");
+    std::string word;
+    while (in >> word) {
+        auto eq = word.find('=');
+        if (eq == std::string::npos) continue;
+        auto key = word.substr(0, eq), v = word.substr(eq + 1);
+        if (key == "pidlab.step_timeout_ms") opts.step_timeout_ms = to_int(key, v, 1);
+        else if (key == "pidlab.scenario_timeout_ms") opts.scenario_timeout_ms = to_int(key, v, 1);
+        else if (key == "pidlab.max_tasks") opts.max_tasks = to_int(key, v, 2);
+    }
+}
+
+[[noreturn]] void power_off(int out) {
+    if (out >= 0) fsync(out);
+    sync();
+    reboot(RB_POWER_OFF);
+    for (;;) pause();  // pid 1 must never return
+}
+
+[[noreturn]] void cmd_vm_init() {
+    int out = -1;
+    try {
+        // The kernel may have started us without fds 0-2: keep them taken.
+        for (int fd = open("/dev/null", O_RDWR); fd >= 0 && fd < 3; fd = open("/dev/null", O_RDWR)) {
+        }
+        mount_fs("proc", "/proc", "proc", 0, nullptr);
+        mount_fs("devtmpfs", "/dev", "devtmpfs", 0, nullptr);
+        mount_fs("sysfs", "/sys", "sysfs", 0, nullptr);
+        mount_fs("tmpfs", "/tmp", "tmpfs", 0, "mode=1777");  // no nosuid: the setuid helper lives here
+        for (int fd = 0; fd < 3; ++fd)
+            if (fcntl(fd, F_GETFD) < 0) open("/dev/console", O_RDWR);
+        out = open("/dev/ttyS1", O_WRONLY | O_NOCTTY | O_CLOEXEC);
+        if (out < 0) throw std::runtime_error(std::string("open /dev/ttyS1: ") + std::strerror(errno));
+        termios tio{};
+        if (tcgetattr(out, &tio) == 0) {
+            cfmakeraw(&tio);
+            tcsetattr(out, TCSANOW, &tio);
+        }
+        RunOptions opts;
+        opts.tmpdir = "/tmp";
+        read_cmdline(opts);
+        std::vector<std::string> files;
+        if (DIR* d = opendir("/pidlab/scenarios")) {
+            while (auto* e = readdir(d)) {
+                std::string n = e->d_name;
+                if (n.size() > 5 && n.compare(n.size() - 5, 5, ".json") == 0) files.push_back("/pidlab/scenarios/" + n);
+            }
+            closedir(d);
+        }
+        std::sort(files.begin(), files.end());
+        run_all(opts, files, out);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "pidlab-oracle vm-init: %s\n", e.what());
+        int fd = out >= 0 ? out : open("/dev/ttyS1", O_WRONLY | O_NOCTTY);
+        try {
+            if (fd >= 0) write_line(fd, nlohmann::json{{"error", e.what()}}.dump());
+        } catch (...) {
+        }
+        out = fd;
+    } catch (...) {
+        if (out >= 0) write(out, "{\"error\":\"unknown failure\"}\n", 28);
+    }
+    power_off(out);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::string cmd = argc > 1 ? argv[1] : "";
+    // A scenario task that exec'd the helper: back to the puppet loop. (The
+    // scenario's init may exec too, as pid 1 of its namespace: check this first.)
+    if (cmd == "puppet-exec") pidlab::oracle::puppet::resume_after_exec(argc, argv);
+    // As the VM's /init the kernel may pass any arguments (or none): pid 1 is
+    // always vm-init, and never returns.
+    if (getpid() == 1) cmd = "vm-init";
+    // The setuid copy serves puppets only.
+    if (getuid() != geteuid()) {
+        std::fputs("pidlab-oracle: refusing to run setuid except as a scenario's exec helper\n", stderr);
+        return 2;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    try {
+        if (cmd == "run") return cmd_run(argc, argv);
+        if (cmd == "vm-init") cmd_vm_init();
+        if (cmd == "--help" || cmd == "-h" || cmd == "help") {
+            std::fputs(kUsage, stdout);
+            return 0;
+        }
+        throw Usage(cmd.empty() ? "no command" : "unknown command \"" + cmd + "\"");
+    } catch (const Usage& e) {
+        std::fprintf(stderr, "pidlab-oracle: %s\n%s", e.what(), kUsage);
+        return 2;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "pidlab-oracle: %s\n", e.what());
+        return 1;
+    }
+}

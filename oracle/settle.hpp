@@ -1,0 +1,76 @@
+// What the controller learns from the kernel without asking a puppet: /proc
+// parsing, whether a task has been released (POLLHUP on the controller's own
+// pidfd), settling after a step, and a task's observation.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "format/scenario.hpp"
+
+namespace pidlab::oracle::procfs {
+
+using Clock = std::chrono::steady_clock;
+
+// What the running kernel offers for watching tasks (probed once).
+struct Features {
+    bool pidfd_open = false;    // pidfd_open(2) (5.3)
+    bool pidfd_thread = false;  // PIDFD_THREAD (6.9)
+    bool pollhup = false;       // POLLHUP once the pid is released (6.9)
+};
+const Features& features();
+
+// /proc/TGID/task/TID/stat, the fields we use.
+struct Stat {
+    char state = '?';
+    pid_t ppid = 0;           // field 4: the real parent's tgid
+    unsigned long flags = 0;  // field 9: PF_* (PF_EXITING = 0x4)
+    int exit_signal = 0;      // field 38
+};
+std::optional<Stat> read_stat(pid_t tgid, pid_t tid);
+
+// /proc/TGID/task/TID/status, the lines we use.
+struct Status {
+    uint64_t sigpnd = 0, shdpnd = 0;
+    bool no_new_privs = false;
+    long euid = -1;
+    std::vector<pid_t> nspid;  // from the /proc mount's namespace inwards
+};
+std::optional<Status> read_status(pid_t tgid, pid_t tid);
+
+std::vector<pid_t> threads_of(pid_t tgid);
+
+// A real task as the controller follows it (pids in the controller's namespace).
+struct KernelTask {
+    std::string name;
+    bool created = false;
+    pid_t tid = 0, tgid = 0;
+    int pidfd = -1;          // the controller's own pidfd_open() (PIDFD_THREAD for threads)
+    bool released = false;   // gone for good
+    bool must_die = false;   // told to exit, or seen dying: sticky until it is a zombie or gone
+};
+
+// The controller's own pidfd for a task (PIDFD_THREAD unless it leads its
+// group); -1 where the kernel cannot give one (then /proc is watched instead).
+int open_watch(pid_t tid, bool leader);
+
+enum class Life { Running, Dying, Zombie, Released, NotCreated };
+// Looks at the task now; updates released / must_die.
+Life examine(KernelTask& t);
+
+// Waits until every task that must die is a zombie or released. Returns the
+// name of a task still dying when the deadline passed, or nullopt when settled.
+std::optional<std::string> settle(const std::vector<KernelTask*>& tasks, Clock::time_point deadline);
+
+// The task's observation from /proc: state, parent (through parent_name, given
+// the parent's tgid), exit_signal, no_new_privs, euid. Subreaper is not in
+// /proc: the caller adds it. A released task reports only {state: reaped}.
+scenario::Observation observe(KernelTask& t, const std::function<std::optional<std::string>(pid_t)>& parent_name);
+
+}  // namespace pidlab::oracle::procfs

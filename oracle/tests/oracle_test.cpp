@@ -1,0 +1,282 @@
+// The oracle on the running kernel: known behaviour observed through real
+// system calls, timeouts, and cleanup (nothing left running, even after
+// kill -9 of the executor). Needs root (a pid namespace per scenario).
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "format/scenario.hpp"
+#include "oracle/client.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using pidlab::oracle::HostOptions;
+using pidlab::scenario::RunResult;
+
+std::string scenario_path(const std::string& name) {
+    return std::string(PIDLAB_ORACLE_TEST_DIR) + "/scenarios/" + name + ".json";
+}
+
+// A private directory holding a copy of the oracle and its exec helpers, so
+// that the processes of this test can be told from anyone else's (tests may
+// run in parallel).
+class OracleTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        if (geteuid() != 0) GTEST_SKIP() << "the oracle needs root (a pid namespace per scenario)";
+        char buf[] = "/tmp/oracle-test.XXXXXX";
+        ASSERT_NE(mkdtemp(buf), nullptr);
+        tmpdir_ = buf;
+        chmod(buf, 0711);  // tasks that dropped to uid 1000 reach the helpers and the socket through it
+        bin_ = tmpdir_ + "/pidlab-oracle";
+        fs::copy_file(PIDLAB_ORACLE_BIN, bin_);
+    }
+    void TearDown() override {
+        if (!tmpdir_.empty()) fs::remove_all(tmpdir_);
+    }
+
+    HostOptions options(std::vector<std::string> extra = {}) const {
+        HostOptions o;
+        o.oracle_path = bin_;
+        o.extra_args = {"--tmpdir", tmpdir_};
+        o.extra_args.insert(o.extra_args.end(), extra.begin(), extra.end());
+        return o;
+    }
+
+    // Processes running this test's copy of the oracle or of its helpers.
+    int count_ours() const {
+        int n = 0;
+        DIR* d = opendir("/proc");
+        while (auto* e = readdir(d)) {
+            if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+            std::error_code ec;
+            auto exe = fs::read_symlink(std::string("/proc/") + e->d_name + "/exe", ec).string();
+            if (ec) continue;
+            if (!tmpdir_.empty() && exe.rfind(tmpdir_ + "/", 0) == 0) ++n;
+        }
+        closedir(d);
+        return n;
+    }
+
+    // Waits until count_ours() == want (or the time is up); returns the last count.
+    int wait_count(int want, std::chrono::milliseconds limit, bool at_least = false) const {
+        auto until = std::chrono::steady_clock::now() + limit;
+        int n;
+        while (((n = count_ours()) != want && !(at_least && n >= want)) && std::chrono::steady_clock::now() < until)
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        return n;
+    }
+
+    std::string tmpdir_, bin_;
+};
+
+bool kernel_at_least(int major, int minor) {
+    int ma = 0, mi = 0;
+    std::sscanf(pidlab::oracle::host_kernel_release().c_str(), "%d.%d", &ma, &mi);
+    return ma > major || (ma == major && mi >= minor);
+}
+
+// ---- every scenario of tests/scenarios meets its own expectations ---------------
+
+class ScenarioExpectations : public OracleTest, public ::testing::WithParamInterface<std::string> {};
+
+TEST_P(ScenarioExpectations, HoldOnThisKernel) {
+    auto file = scenario_path(GetParam());
+    auto s = pidlab::scenario::load_scenario_file(file);
+    if (s.kernel == "pre-7.1" && kernel_at_least(7, 1)) GTEST_SKIP() << "written for kernels without the 7.1 flags";
+    auto results = pidlab::oracle::run_on_host({file}, options());
+    ASSERT_EQ(results.size(), 1u);
+    const RunResult& r = results[0];
+    ASSERT_FALSE(r.aborted) << *r.aborted;
+    EXPECT_EQ(r.kernel, pidlab::oracle::host_kernel_release());
+    ASSERT_EQ(r.steps.size(), s.steps.size());
+    for (size_t i = 0; i < s.steps.size(); ++i) {
+        if (!s.steps[i].expect) continue;
+        for (const auto& m : pidlab::scenario::compare(*s.steps[i].expect, r.steps[i]))
+            ADD_FAILURE() << "step " << i << " (" << pidlab::scenario::describe_step(s.steps[i]) << "): " << m.key
+                          << " expected " << m.expected << ", observed " << m.observed;
+    }
+    for (const auto& name : s.tasks) EXPECT_TRUE(r.final.count(name)) << "no final observation of " << name;
+    for (const auto& [name, expect] : s.final)
+        for (const auto& m : pidlab::scenario::compare(expect, r.final.at(name)))
+            ADD_FAILURE() << "final " << name << ": " << m.key << " expected " << m.expected << ", observed "
+                          << m.observed;
+    EXPECT_EQ(count_ours(), 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Oracle, ScenarioExpectations,
+                         ::testing::Values("zombie_parent", "exit_signal", "reparent_init", "reparent_subreaper",
+                                           "pdeath_pending", "pidfd_info_after_reap", "would_block", "pre71_new_flags",
+                                           "setuid_exec", "exec_fds", "threads_exit", "many_tasks"));
+
+// ---- a few facts spelled out, independent of the files' expectations --------------
+
+TEST_F(OracleTest, ObservesZombieAndExitSignals) {
+    auto r = pidlab::oracle::run_on_host({scenario_path("zombie_parent"), scenario_path("exit_signal")}, options());
+    ASSERT_EQ(r.size(), 2u);
+    ASSERT_FALSE(r[0].aborted);
+    EXPECT_EQ(r[0].steps[2].state, "zombie");
+    EXPECT_EQ(r[0].steps[2].parent, "T");
+    ASSERT_FALSE(r[1].aborted);
+    EXPECT_EQ(r[1].steps[1].exit_signal, 10);  // clone with SIGUSR1
+    EXPECT_EQ(r[1].steps[3].exit_signal, 0);   // clone3 with 0
+    EXPECT_FALSE(r[1].final.at("init").parent) << "init's parent is outside the namespace";
+}
+
+TEST_F(OracleTest, NewCloneFlagsAreRejectedBeforeLinux71) {
+    if (kernel_at_least(7, 1)) GTEST_SKIP() << "this kernel has CLONE_AUTOREAP, CLONE_NNP and CLONE_PIDFD_AUTOKILL";
+    auto r = pidlab::oracle::run_on_host({scenario_path("pre71_new_flags")}, options());
+    ASSERT_EQ(r.size(), 1u);
+    for (int i = 0; i < 4; ++i) {
+        EXPECT_EQ(r[0].steps[i].ret, (pidlab::scenario::Ret{false, -1})) << "step " << i;
+        EXPECT_EQ(r[0].steps[i].err, EINVAL) << "step " << i;
+    }
+}
+
+TEST_F(OracleTest, PidfdInfoHasTheExitOnlyAfterTheReap) {
+    if (!kernel_at_least(6, 15)) GTEST_SKIP() << "PIDFD_INFO_EXIT arrived in 6.15";
+    auto r = pidlab::oracle::run_on_host({scenario_path("pidfd_info_after_reap")}, options());
+    ASSERT_EQ(r.size(), 1u);
+    ASSERT_TRUE(r[0].steps[5].exit);
+    EXPECT_FALSE(*r[0].steps[5].exit) << "a zombie has no exit info";
+    ASSERT_TRUE(r[0].steps[8].exit);
+    ASSERT_TRUE(*r[0].steps[8].exit);
+    EXPECT_EQ(**r[0].steps[8].exit, (pidlab::scenario::WaitStatus{false, 42}));
+    EXPECT_EQ(r[0].steps[7].revents, 0x11u) << "POLLIN|POLLHUP once reaped";
+}
+
+// ---- limits and timeouts ------------------------------------------------------------
+
+TEST_F(OracleTest, StepTimeoutAbortsAndTheNextScenarioRuns) {
+    auto r = pidlab::oracle::run_on_host({scenario_path("many_tasks"), scenario_path("zombie_parent")},
+                                         options({"--debug-stall", "6:3000", "--step-timeout-ms", "200"}));
+    ASSERT_EQ(r.size(), 2u);
+    ASSERT_TRUE(r[0].aborted);
+    EXPECT_NE(r[0].aborted->find("step 6"), std::string::npos) << *r[0].aborted;
+    EXPECT_NE(r[0].aborted->find("the step timeout (200 ms)"), std::string::npos) << *r[0].aborted;
+    EXPECT_EQ(r[0].steps.size(), 6u) << "the steps before the stall are reported";
+    EXPECT_FALSE(r[1].aborted);
+    EXPECT_EQ(r[1].steps.size(), 5u);
+    EXPECT_EQ(wait_count(0, std::chrono::milliseconds(500)), 0);
+}
+
+TEST_F(OracleTest, ScenarioTimeoutAborts) {
+    auto r = pidlab::oracle::run_on_host(
+        {scenario_path("many_tasks")},
+        options({"--debug-stall", "6:3000", "--step-timeout-ms", "5000", "--scenario-timeout-ms", "300"}));
+    ASSERT_EQ(r.size(), 1u);
+    ASSERT_TRUE(r[0].aborted);
+    EXPECT_NE(r[0].aborted->find("the scenario timeout (300 ms)"), std::string::npos) << *r[0].aborted;
+    EXPECT_EQ(wait_count(0, std::chrono::milliseconds(500)), 0);
+}
+
+TEST_F(OracleTest, TooManyTasksIsRefused) {
+    HostOptions o = options();
+    o.max_tasks = 3;
+    auto r = pidlab::oracle::run_on_host({scenario_path("reparent_init")}, o);
+    ASSERT_TRUE(r[0].aborted);
+    EXPECT_NE(r[0].aborted->find("the limit is 3"), std::string::npos) << *r[0].aborted;
+    EXPECT_TRUE(r[0].steps.empty());
+}
+
+TEST_F(OracleTest, FormatErrorIsRecordedAndTheRunGoesOn) {
+    auto bad = tmpdir_ + "/bad.json";
+    std::ofstream(bad) << R"({"steps": [{"task": "T", "op": "fork"}]})";
+    auto r = pidlab::oracle::run_on_host({bad, scenario_path("zombie_parent")}, options());
+    ASSERT_EQ(r.size(), 2u);
+    ASSERT_TRUE(r[0].aborted);
+    EXPECT_NE(r[0].aborted->find("steps[0]"), std::string::npos) << *r[0].aborted;
+    EXPECT_FALSE(r[1].aborted);
+}
+
+// ---- cleanup ----------------------------------------------------------------------
+
+TEST_F(OracleTest, NothingLeftAfterARun) {
+    auto r = pidlab::oracle::run_on_host({scenario_path("many_tasks"), scenario_path("threads_exit")}, options());
+    ASSERT_EQ(r.size(), 2u);
+    EXPECT_FALSE(r[0].aborted);
+    EXPECT_EQ(r[0].final.at("V").state, "running") << "tasks were alive at the end of the scenario";
+    EXPECT_EQ(count_ours(), 0);
+}
+
+TEST_F(OracleTest, NothingLeftAfterKillingTheExecutor) {
+    std::string file = scenario_path("many_tasks");
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 1);
+        execl(bin_.c_str(), bin_.c_str(), "run", "--tmpdir", tmpdir_.c_str(), "--debug-stall", "6:20000",
+              "--step-timeout-ms", "30000", "--scenario-timeout-ms", "30000", file.c_str(), nullptr);
+        _exit(127);
+    }
+    // The executor, init, T, A, B (exec'd helper), V (CLONE_VM) and C: 7 processes.
+    int seen = wait_count(7, std::chrono::milliseconds(5000), /*at_least=*/true);
+    EXPECT_GE(seen, 7) << "the scenario did not get to its stall";
+    ASSERT_EQ(kill(pid, SIGKILL), 0);
+    int status;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(WIFSIGNALED(status));
+    EXPECT_EQ(wait_count(0, std::chrono::milliseconds(3000)), 0) << "puppets survived the executor";
+}
+
+// ---- the client ---------------------------------------------------------------------
+
+TEST(OracleClient, ParsesLinesInFileOrder) {
+    std::istringstream in(
+        "\r\n"
+        R"({"scenario":"b","file":"/x/b.json","kernel":"k","steps":[{"ret":0}],"final":{}})"
+        "\r\n"
+        R"({"scenario":"a","file":"/pidlab/scenarios/a.json","kernel":"k","steps":[],"final":{},"aborted":"why"})"
+        "\n"
+        R"({"done":true,"kernel":"k","scenarios":2})"
+        "\n");
+    auto out = pidlab::oracle::parse_oracle_output(in, {"/host/a.json", "/x/b.json"});
+    EXPECT_EQ(out.kernel, "k");
+    ASSERT_EQ(out.results.size(), 2u);
+    EXPECT_EQ(out.results[0].scenario, "a");
+    EXPECT_EQ(out.results[0].aborted, "why");
+    EXPECT_EQ(out.results[1].scenario, "b");
+}
+
+TEST(OracleClient, RejectsGarbageTruncationAndErrors) {
+    auto parse = [](const std::string& text, bool noise = false) {
+        std::istringstream in(text);
+        pidlab::oracle::ParseOptions o;
+        o.skip_noise = noise;
+        return pidlab::oracle::parse_oracle_output(in, {}, o);
+    };
+    const std::string done = R"({"done":true,"kernel":"k","scenarios":0})";
+    EXPECT_THROW(parse("hello\n" + done), std::runtime_error);
+    EXPECT_NO_THROW(parse("[    0.1] kernel noise\n" + done, true));
+    EXPECT_THROW(parse(""), std::runtime_error);  // no done line: the executor died
+    EXPECT_THROW(parse(R"({"error":"mount proc: EPERM"})"), std::runtime_error);
+    EXPECT_THROW(parse(R"({"done":true,"kernel":"k","scenarios":1})"), std::runtime_error);
+    EXPECT_THROW(parse(R"({"scenario":1})" "\n" + done), std::runtime_error);
+}
+
+TEST(OracleClient, ThrowsWhenTheExecutorFails) {
+    HostOptions o;
+    o.oracle_path = "/bin/false";
+    EXPECT_THROW(pidlab::oracle::run_on_host({"x.json"}, o), std::runtime_error);
+    o.oracle_path = "/bin/echo";  // prints its arguments: not the oracle's output
+    EXPECT_THROW(pidlab::oracle::run_on_host({"x.json"}, o), std::runtime_error);
+    o.oracle_path = "/nonexistent/pidlab-oracle";
+    EXPECT_THROW(pidlab::oracle::run_on_host({"x.json"}, o), std::runtime_error);
+}
+
+}  // namespace
