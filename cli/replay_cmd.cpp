@@ -23,7 +23,9 @@ void print_trace(const scenario::Scenario& s, const model::ReplayResult& r, bool
     for (size_t i = 0; i < r.steps.size(); ++i) {
         const auto& out = r.steps[i];
         const auto& st = s.steps[i];
-        fmt::print("  #{:<3} {:<40} -> {}{}\n", i, scenario::describe_step(st), scenario::describe_observation(out.obs),
+        std::string seen = scenario::describe_observation(out.obs);
+        if (seen.empty()) seen = "(does not return)";
+        fmt::print("  #{:<3} {:<40} -> {}{}\n", i, scenario::describe_step(st), seen,
                    out.mismatches.empty() ? (st.expect ? "  ok" : "") : "  MISMATCH");
         if (!out.mismatches.empty()) print_mismatches(out.mismatches, out.obs.rule);
         if (tree && !out.tree.empty()) {
