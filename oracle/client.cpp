@@ -98,17 +98,31 @@ OracleOutput parse_oracle_output(std::istream& in, const std::vector<std::string
         out.results = std::move(printed);
         return out;
     }
-    // File order. A VM sees its own copies (/pidlab/scenarios/NAME.json): fall
-    // back to a unique file-name match.
+    // File order. A VM runs its own copies, /pidlab/scenarios/NNNN-NAME.json
+    // numbered from 1 in the order given (oracle/vm/run-vm.sh), or NAME.json:
+    // match the path, then the number and name, then a unique name.
+    auto numbered = [](const std::string& printed_file) -> std::pair<long, std::string> {
+        auto base = fs::path(printed_file).filename().string();
+        size_t digits = 0;
+        while (digits < base.size() && base[digits] >= '0' && base[digits] <= '9') ++digits;
+        if (digits == 0 || digits >= base.size() || base[digits] != '-') return {-1, base};
+        return {std::stol(base.substr(0, digits)), base.substr(digits + 1)};
+    };
     std::vector<bool> used(printed.size(), false);
-    for (const auto& f : files) {
+    for (size_t fi = 0; fi < files.size(); ++fi) {
+        const auto& f = files[fi];
+        auto name = fs::path(f).filename().string();
         int hit = -1;
         for (size_t i = 0; i < printed.size() && hit < 0; ++i)
             if (!used[i] && printed[i].file == f) hit = static_cast<int>(i);
+        for (size_t i = 0; i < printed.size() && hit < 0; ++i) {
+            auto [n, rest] = numbered(printed[i].file);
+            if (!used[i] && n == static_cast<long>(fi + 1) && rest == name) hit = static_cast<int>(i);
+        }
         if (hit < 0) {
-            auto name = fs::path(f).filename();
             for (size_t i = 0; i < printed.size(); ++i) {
-                if (used[i] || fs::path(printed[i].file).filename() != name) continue;
+                if (used[i] || (fs::path(printed[i].file).filename() != name && numbered(printed[i].file).second != name))
+                    continue;
                 if (hit >= 0) throw std::runtime_error(opts.source + ": two results match " + f);
                 hit = static_cast<int>(i);
             }

@@ -281,6 +281,17 @@ private:
             if (t->created && pid_in(actor, *t) == pid) return t->name;
         return std::nullopt;
     }
+    // A step's target as its actor names it; sets `err` when there is no such pid.
+    pid_t pid_of_target(const Task& actor, const std::string& target, std::string& err) const {
+        const Task& t = *tasks_.at(index_.at(target));
+        if (!t.created) {
+            err = never_created(target);
+            return 0;
+        }
+        auto p = pid_in(actor, t);
+        if (!p) err = "task " + target + " is not visible in task " + actor.name + "'s pid namespace";
+        return p.value_or(0);
+    }
     std::optional<std::string> name_of_global(pid_t tgid) const {
         for (int pass = 0; pass < 2; ++pass)
             for (const auto& t : tasks_)
@@ -400,16 +411,7 @@ private:
             c.value = opts_.stall_ms;
             call(actor, c, d);
         }
-        auto target_pid = [&](std::string& err) -> pid_t {
-            const Task& t = task(st.target);
-            if (!t.created) {
-                err = never_created(st.target);
-                return 0;
-            }
-            auto p = pid_in(actor, t);
-            if (!p) err = "task " + st.target + " is not visible in task " + st.task + "'s pid namespace";
-            return p.value_or(0);
-        };
+        auto target_pid = [&](std::string& err) { return pid_of_target(actor, st.target, err); };
         auto fd_of = [&](const std::string& name, std::string& err) -> int {
             auto it = actor.fds->find(name);
             if (it == actor.fds->end()) {
@@ -515,7 +517,7 @@ private:
                 auto c = command(proto::Cmd::Ptrace);
                 c.pid = target_pid(err);
                 if (!err.empty()) return error_obs(err);
-                c.option = st.ptrace == scenario::PtraceRequest::Seize ? 0x4206 : 17;
+                c.option = st.ptrace == scenario::PtraceRequest::Seize ? proto::kPTRACE_SEIZE : proto::kPTRACE_DETACH;
                 c.flags = st.ptrace_options;
                 return plain(actor, c, d);
             }
@@ -531,11 +533,7 @@ private:
                 }
                 return from_ret(r->ret < 0 ? r->ret : -EINVAL);
             }
-            case Op::Observe: {
-                const Task& t = task(st.target);
-                if (!t.created) return error_obs(never_created(st.target));
-                return observe_task(task(st.target));
-            }
+            case Op::Observe: return observe_task(task(st.target));
         }
         return error_obs("unsupported op");
     }
@@ -592,7 +590,10 @@ private:
         std::string err;
         auto c = command(st.op == Op::Waitpid ? proto::Cmd::Waitpid : proto::Cmd::Waitid);
         c.flags = st.options;
-        if (st.op == Op::Waitid) c.idtype = st.idtype == scenario::IdType::All ? P_ALL : st.idtype == scenario::IdType::Pid ? P_PID : 3;
+        if (st.op == Op::Waitid)
+            c.idtype = st.idtype == scenario::IdType::All   ? P_ALL
+                       : st.idtype == scenario::IdType::Pid ? P_PID
+                                                            : proto::kP_PIDFD;
         if (st.op == Op::Waitid && st.idtype == scenario::IdType::Pidfd) {
             auto it = actor.fds->find(st.fd);
             if (it == actor.fds->end()) return error_obs(fd_not_open(st.fd, st.task));
@@ -600,11 +601,8 @@ private:
         } else if (st.target_any) {
             c.pid = st.op == Op::Waitpid ? -1 : 0;
         } else {
-            const Task& t = task(st.target);
-            if (!t.created) return error_obs(never_created(st.target));
-            auto p = pid_in(actor, t);
-            if (!p) return error_obs("task " + st.target + " is not visible in task " + st.task + "'s pid namespace");
-            c.pid = *p;
+            c.pid = pid_of_target(actor, st.target, err);
+            if (!err.empty()) return error_obs(err);
         }
         auto r = call(actor, c, d);
         if (!r) return {};

@@ -2,7 +2,8 @@
 //
 //   pidlab-oracle run [--step-timeout-ms N] [--scenario-timeout-ms N] [--max-tasks N]
 //                     [--out PATH] [--tmpdir DIR] [--debug-stall STEP:MS] FILE...
-//   pidlab-oracle vm-init        (as /init of a QEMU initramfs)
+//   pidlab-oracle vm-init [--step-timeout-ms=N] [--scenario-timeout-ms=N] [--max-tasks=N]
+//                                (as /init of a QEMU initramfs; any pid 1 runs this)
 //
 // Output: one JSON line per scenario (the scenario format's RunResult), then
 // {"done": true, "kernel": RELEASE, "scenarios": N}.
@@ -37,7 +38,7 @@ using pidlab::oracle::RunOptions;
 const char* const kUsage =
     "usage: pidlab-oracle run [--step-timeout-ms N] [--scenario-timeout-ms N] [--max-tasks N]\n"
     "                         [--out PATH] [--tmpdir DIR] [--debug-stall STEP:MS] FILE...\n"
-    "       pidlab-oracle vm-init\n";
+    "       pidlab-oracle vm-init [--step-timeout-ms=N] [--scenario-timeout-ms=N] [--max-tasks=N]\n";
 
 struct Usage : std::runtime_error {
     using std::runtime_error::runtime_error;
@@ -144,7 +145,27 @@ void read_cmdline(RunOptions& opts) {
     for (;;) pause();  // pid 1 must never return
 }
 
-[[noreturn]] void cmd_vm_init() {
+// Options given as init's arguments (the words after `--` on the kernel command
+// line): --step-timeout-ms=N or --step-timeout-ms N, and so on. Other words
+// (the kernel passes on what it does not know) are ignored.
+void read_init_args(RunOptions& opts, int argc, char** argv) {
+    for (int i = 1; i < argc; ++i) {
+        std::string a = argv[i], v;
+        auto eq = a.find('=');
+        if (eq != std::string::npos) v = a.substr(eq + 1), a = a.substr(0, eq);
+        bool known = a == "--step-timeout-ms" || a == "--scenario-timeout-ms" || a == "--max-tasks";
+        if (!known) continue;
+        if (eq == std::string::npos) {
+            if (i + 1 >= argc) throw Usage(a + " needs a value");
+            v = argv[++i];
+        }
+        if (a == "--step-timeout-ms") opts.step_timeout_ms = to_int(a, v, 1);
+        else if (a == "--scenario-timeout-ms") opts.scenario_timeout_ms = to_int(a, v, 1);
+        else opts.max_tasks = to_int(a, v, 2);
+    }
+}
+
+[[noreturn]] void cmd_vm_init(int argc, char** argv) {
     int out = -1;
     try {
         // The kernel may have started us without fds 0-2: keep them taken.
@@ -166,6 +187,7 @@ void read_cmdline(RunOptions& opts) {
         RunOptions opts;
         opts.tmpdir = "/tmp";
         read_cmdline(opts);
+        read_init_args(opts, argc, argv);
         std::vector<std::string> files;
         if (DIR* d = opendir("/pidlab/scenarios")) {
             while (auto* e = readdir(d)) {
@@ -208,7 +230,7 @@ int main(int argc, char** argv) {
     signal(SIGPIPE, SIG_IGN);
     try {
         if (cmd == "run") return cmd_run(argc, argv);
-        if (cmd == "vm-init") cmd_vm_init();
+        if (cmd == "vm-init") cmd_vm_init(argc, argv);
         if (cmd == "--help" || cmd == "-h" || cmd == "help") {
             std::fputs(kUsage, stdout);
             return 0;

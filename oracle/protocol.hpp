@@ -54,6 +54,10 @@ enum class Handler : int32_t { Dfl = 0, Ign = 1, Catch = 2 };
 inline constexpr int kPR_SET_PDEATHSIG = 1, kPR_GET_PDEATHSIG = 2, kPR_SET_CHILD_SUBREAPER = 36,
                      kPR_GET_CHILD_SUBREAPER = 37, kPR_SET_NO_NEW_PRIVS = 38, kPR_GET_NO_NEW_PRIVS = 39;
 
+// waitid idtype and ptrace requests (P_PIDFD and PTRACE_SEIZE are missing from older headers).
+inline constexpr int kP_PIDFD = 3;
+inline constexpr int kPTRACE_SEIZE = 0x4206, kPTRACE_DETACH = 17;
+
 struct Command {
     uint32_t magic;
     Cmd cmd;

@@ -83,9 +83,7 @@ struct CapData {
 };
 constexpr uint32_t kCapVersion3 = 0x20080522;
 
-constexpr long kPTRACE_SEIZE = 0x4206, kPTRACE_DETACH = 17;
 constexpr long kPR_SET_KEEPCAPS = 8;
-constexpr int kP_PIDFD = 3;
 constexpr uint64_t kThreadFlags = 0x100 /*VM*/ | 0x200 /*FS*/ | 0x400 /*FILES*/ | 0x800 /*SIGHAND*/ |
                                   0x10000 /*THREAD*/ | 0x40000 /*SYSVSEM*/;
 constexpr uint64_t kCLONE_VM = 0x100, kCLONE_FILES = 0x400, kCLONE_PIDFD = 0x1000;
@@ -391,13 +389,13 @@ void perform(long ctl, const Command& c, Reply& r) {
             bool block = !(c.flags & WNOHANG);
             uint64_t options = c.flags | WEXITED;
             // waitid on an O_NONBLOCK pidfd never blocks: the kernel answers EAGAIN itself.
-            if (block && c.idtype == kP_PIDFD) {
+            if (block && c.idtype == proto::kP_PIDFD) {
                 long fl = sys(SYS_fcntl, c.fd, F_GETFL);
                 if (fl >= 0 && (fl & O_NONBLOCK)) block = false;
             }
             siginfo_t si;
             __builtin_memset(&si, 0, sizeof si);
-            long id = c.idtype == kP_PIDFD ? c.fd : c.pid;
+            long id = c.idtype == proto::kP_PIDFD ? c.fd : c.pid;
             r.ret = sys(SYS_waitid, c.idtype, id, L(&si), L(options | (block ? WNOHANG : 0)), 0);
             r.child_pid = si.si_pid;
             r.child_code = si.si_code;
@@ -446,8 +444,8 @@ void perform(long ctl, const Command& c, Reply& r) {
         case Cmd::Setresuid: r.ret = sys(SYS_setresuid, c.uid, c.uid, c.uid); return;
         case Cmd::Execve: do_execve(ctl, c, r); return;
         case Cmd::Ptrace:
-            if (c.option == kPTRACE_SEIZE) r.ret = sys(SYS_ptrace, kPTRACE_SEIZE, c.pid, 0, L(c.flags));
-            else r.ret = sys(SYS_ptrace, kPTRACE_DETACH, c.pid, 0, 0);
+            if (c.option == proto::kPTRACE_SEIZE) r.ret = sys(SYS_ptrace, proto::kPTRACE_SEIZE, c.pid, 0, L(c.flags));
+            else r.ret = sys(SYS_ptrace, proto::kPTRACE_DETACH, c.pid, 0, 0);
             return;
         case Cmd::SignalPending: {
             uint64_t set = 1ULL << (c.sig - 1);

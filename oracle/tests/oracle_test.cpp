@@ -234,6 +234,28 @@ TEST_F(OracleTest, NothingLeftAfterKillingTheExecutor) {
     EXPECT_EQ(wait_count(0, std::chrono::milliseconds(3000)), 0) << "puppets survived the executor";
 }
 
+TEST_F(OracleTest, StopSignalCleansUpProcessesAndHelpers) {
+    std::string file = scenario_path("many_tasks");
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 1);
+        dup2(null, 2);
+        execl(bin_.c_str(), bin_.c_str(), "run", "--tmpdir", tmpdir_.c_str(), "--debug-stall", "6:20000",
+              "--step-timeout-ms", "30000", file.c_str(), nullptr);
+        _exit(127);
+    }
+    EXPECT_GE(wait_count(7, std::chrono::milliseconds(5000), /*at_least=*/true), 7);
+    ASSERT_EQ(kill(pid, SIGTERM), 0);
+    int status;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
+    EXPECT_EQ(wait_count(0, std::chrono::milliseconds(3000)), 0);
+    for (const auto& e : fs::directory_iterator(tmpdir_))
+        EXPECT_EQ(e.path().filename(), "pidlab-oracle") << "left behind: " << e.path();
+}
+
 // ---- the client ---------------------------------------------------------------------
 
 TEST(OracleClient, ParsesLinesInFileOrder) {
@@ -251,6 +273,21 @@ TEST(OracleClient, ParsesLinesInFileOrder) {
     EXPECT_EQ(out.results[0].scenario, "a");
     EXPECT_EQ(out.results[0].aborted, "why");
     EXPECT_EQ(out.results[1].scenario, "b");
+}
+
+TEST(OracleClient, MatchesTheVmsNumberedCopies) {
+    // oracle/vm/run-vm.sh copies the files as NNNN-NAME.json, numbered from 1 in
+    // the order given; two files may share a name.
+    std::istringstream in(
+        R"({"scenario":"x2","file":"/pidlab/scenarios/0002-x.json","kernel":"k","steps":[],"final":{}})"
+        "\n"
+        R"({"scenario":"x1","file":"/pidlab/scenarios/0001-x.json","kernel":"k","steps":[],"final":{}})"
+        "\n"
+        R"({"done":true,"kernel":"k","scenarios":2})");
+    auto out = pidlab::oracle::parse_oracle_output(in, {"lifecycle/x.json", "selftests/x.json"});
+    ASSERT_EQ(out.results.size(), 2u);
+    EXPECT_EQ(out.results[0].scenario, "x1");
+    EXPECT_EQ(out.results[1].scenario, "x2");
 }
 
 TEST(OracleClient, RejectsGarbageTruncationAndErrors) {

@@ -7,16 +7,24 @@
 # newest cloud-amd64 kernel build that Debian's archive offers *now* is chosen,
 # downloaded with `apt-get download` under a private apt configuration (its own
 # sources.list, lists, cache and status; the machine's apt sources are never
-# touched and nothing is installed), and only /boot/vmlinuz-* is extracted.
+# touched and nothing is installed), and only the kernel image is extracted.
+# Suites searched (the first that has the series wins): 6.1 bookworm; 6.12
+# bookworm-backports; 7.1 trixie-backports, then sid; 7.2 sid, then
+# trixie-backports; 7.3 trixie-backports, then sid.
 #
 # Cache layout (DIR defaults to ${PIDLAB_CACHE:-$HOME/.cache/pidlab}/kernels):
 #   DIR/apt/                 private apt state (sources.list, lists, archives)
-#   DIR/SERIES/manifest      key=value lines: series suite package version
-#                            release vmlinuz vmlinuz_sha256 deb_bytes fetched mirror
+#   DIR/SERIES/manifest      key=value lines: series suite package version release
+#                            vmlinuz vmlinuz_sha256 deb_sha256 deb_bytes fetched mirror
 #   DIR/SERIES/vmlinuz-REL   the kernel image (from /boot/vmlinuz-REL or, in the
 #                            newer packaging, /usr/lib/modules/REL/vmlinuz)
 # A later run downloads nothing when the cached build is still the newest one;
 # when the archive cannot be reached the cached builds are used (and it says so).
+#
+# Environment: PIDLAB_CACHE (cache root), PIDLAB_DEBIAN_MIRROR (default
+# http://deb.debian.org/debian), PIDLAB_APT_IGNORE_VALID_UNTIL=1 (accept Release
+# files past their Valid-Until date, for a frozen snapshot of the archive; the
+# host's own apt setting of that is inherited anyway), PIDLAB_DEBIAN_KEYRING.
 #
 # Exit status: 0 when every requested series has a kernel in the cache, 1 otherwise.
 set -euo pipefail
@@ -40,7 +48,7 @@ suites_for() {
   esac
 }
 
-usage() { sed -n '2,20s/^# \{0,1\}//p' "$0"; }
+usage() { sed -n '2,31s/^# \{0,1\}//p' "$0"; }
 log() { [[ $QUIET == 1 ]] || printf 'fetch-kernels: %s\n' "$*" >&2; }
 warn() { printf 'fetch-kernels: %s\n' "$*" >&2; }
 
@@ -118,6 +126,7 @@ host_conf() { apt-config dump --no-empty --format '%v' "$1" 2>/dev/null | head -
   [[ $(id -u) == 0 ]] && echo "APT::Sandbox::User \"root\";"
   for key in Acquire::Check-Valid-Until Acquire::Check-Date Acquire::http::Proxy Acquire::https::Proxy; do
     v=$(host_conf "$key")
+    [[ $key == Acquire::Check-Valid-Until && ${PIDLAB_APT_IGNORE_VALID_UNTIL:-0} == 1 ]] && v=false
     [[ -n $v ]] && printf '%s "%s";\n' "$key" "$v"
   done
 } >"$APTDIR/apt.conf"
@@ -131,36 +140,55 @@ APT_OPTS=(-o "Dir::Etc::SourceList=$APTDIR/sources.list"
           -o "Dir::Cache::archives=$APTDIR/archives")
 
 ONLINE=1
+declare -A SUITE_FAILED=()   # suites whose index could not be updated
 if [[ $OFFLINE == 1 ]]; then
   ONLINE=0
   log "offline mode: using the cache only"
 else
   log "apt-get update (private configuration in $APTDIR)"
   upd_log="$APTDIR/update.log"
-  if apt-get "${APT_OPTS[@]}" -q update >"$upd_log" 2>&1 && ! grep -qE '^(E|W): (Failed|Some index files|.*(expired|not signed|NO_PUBKEY|Temporary failure))' "$upd_log"; then
-    :
-  else
-    ONLINE=0
-    warn "apt-get update failed; the archive is unreachable or unusable:"
+  apt-get "${APT_OPTS[@]}" -q update >"$upd_log" 2>&1 || true
+  # apt reports a suite's trouble as "Err:N MIRROR SUITE InRelease" and/or an
+  # E:/W: line naming .../dists/SUITE/...: such a suite is treated as offline.
+  for s in "${ALL_SUITES[@]}"; do
+    if grep -qE "^Err:[0-9]+ [^ ]+ $s( |$)|^(E|W): .*/dists/$s/" "$upd_log"; then
+      SUITE_FAILED[$s]=1
+    fi
+  done
+  if [[ ${#SUITE_FAILED[@]} -gt 0 ]]; then
+    warn "apt-get update failed for suite(s) ${!SUITE_FAILED[*]}:"
     grep -E '^(E|W|Err):' "$upd_log" | head -n 8 | sed 's/^/    /' >&2 || true
-    warn "falling back to the cached kernels (offline)"
+    warn "series from those suites fall back to the cache (offline)"
+    [[ ${#SUITE_FAILED[@]} -eq ${#ALL_SUITES[@]} ]] && ONLINE=0
   fi
 fi
 
-# The Packages list of each suite (by codename and by suite name).
+# The Packages list of a suite. apt names it after the URI
+# (MIRROR-HOST_PATH_dists_SUITE_main_binary-amd64_Packages[.lz4|.gz|...]); only
+# one mirror is listed, so a glob finds it without `apt-get indextargets`, which
+# would build apt's package cache in memory (1.5 s idle, 5 s on a busy machine).
 declare -A LIST=()
-if [[ $ONLINE == 1 ]]; then
-  while read -r codename suitename file; do
-    [[ -e $file ]] || continue
-    LIST[$codename]=$file; LIST[$suitename]=$file
-  done < <(apt-get indextargets --format '$(CODENAME) $(SUITE) $(FILENAME)' "Identifier: Packages" 2>/dev/null || true)
-fi
+list_of() {
+  local suite=$1 f
+  if [[ -z ${LIST[$suite]:-} ]]; then
+    for f in "$APTDIR"/lists/*_dists_"${suite}"_main_binary-amd64_Packages*; do
+      [[ -e $f ]] && { LIST[$suite]=$f; break; }
+    done
+  fi
+  if [[ -z ${LIST[$suite]:-} ]]; then
+    while read -r codename suitename file; do
+      [[ -e $file ]] || continue
+      LIST[$codename]=$file; LIST[$suitename]=$file
+    done < <(apt-get indextargets --format '$(CODENAME) $(SUITE) $(FILENAME)' "Identifier: Packages" 2>/dev/null || true)
+  fi
+  echo "${LIST[$suite]:-}"
+}
 
 # Print "package version installed-size-kB sha256 size" for every cloud-amd64
 # kernel package of series $1 in suite $2 (from the private lists).
 candidates() {
   local series=$1 suite=$2 f
-  f=${LIST[$suite]:-}
+  f=$(list_of "$suite")
   [[ -n $f && -e $f ]] || return 0
   "$APT_HELPER" cat-file "$f" | awk -v series="$series" '
     function flush() {
@@ -194,18 +222,21 @@ FAILED=0
 TOTAL_BYTES=0
 
 fetch_series() {
-  local series=$1 dir="$CACHE/$1" suites suite="" lines="" best="" newest line
+  local series=$1 dir="$CACHE/$1" suites suite="" lines="" newest
   mkdir -p "$dir"
   local man="$dir/manifest"
   suites=$(suites_for "$series")
 
-  if [[ $ONLINE == 0 ]]; then
+  local offline=0
+  [[ $ONLINE == 1 ]] || offline=1
+  for s in $suites; do [[ -n ${SUITE_FAILED[$s]:-} ]] && offline=1; done
+  if [[ $offline == 1 ]]; then
     if [[ -s $man && -s $(manifest_vmlinuz "$man") ]]; then
       STATUS[$series]="cached (offline)"
       log "$series: offline, using cached $(manifest_get "$man" package) $(manifest_get "$man" version)"
       return 0
     fi
-    warn "$series: no cached kernel and the archive cannot be reached (suites: $suites)"
+    warn "$series: no cached kernel, and the archive's index of suite(s) $suites could not be read (see above)"
     STATUS[$series]="MISSING"; FAILED=1; return 0
   fi
 
@@ -262,7 +293,7 @@ fetch_series() {
       continue
     fi
     local deb
-    deb=$(ls "$tmp"/*.deb 2>/dev/null | head -n1)
+    deb=$(ls "$tmp"/*.deb 2>/dev/null | head -n1 || true)
     [[ -n $deb ]] || { warn "$series: no .deb after apt-get download $pkg"; continue; }
     # The image is /boot/vmlinuz-REL (up to 7.2) or /usr/lib/modules/REL/vmlinuz
     # (newer packaging). Only that file is extracted; tar complains about the

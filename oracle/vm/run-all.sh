@@ -46,13 +46,13 @@ mkdir -p "$OUTDIR"
 
 fargs=(--cache "$CACHE")
 [[ $OFFLINE == 1 ]] && fargs+=(--offline)
-"$HERE/fetch-kernels.sh" "${fargs[@]}" "${SERIES[@]}" >&2 ||
+bash "$HERE/fetch-kernels.sh" "${fargs[@]}" "${SERIES[@]}" >&2 ||
   echo "run-all: fetch-kernels.sh reported a problem; booting what the cache holds" >&2
 
 declare -A RC=()
 boot() {
   local s=$1
-  "$HERE/run-vm.sh" --kernel "$s" --cache "$CACHE" --offline --init "$INIT" \
+  bash "$HERE/run-vm.sh" --kernel "$s" --cache "$CACHE" --offline --init "$INIT" \
     --out "$OUTDIR/$s.jsonl" --console "$OUTDIR/$s.console.log" "${PASS[@]}"
 }
 if [[ $JOBS -le 1 ]]; then

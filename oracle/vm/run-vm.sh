@@ -116,7 +116,7 @@ else
   fargs=(--cache "$CACHE" --quiet)
   [[ $OFFLINE == 1 ]] && fargs+=(--offline)
   if [[ $FETCH == 1 || ! -s $MAN ]]; then
-    "$HERE/fetch-kernels.sh" "${fargs[@]}" "$SERIES" >&2 || [[ -s $MAN ]] ||
+    bash "$HERE/fetch-kernels.sh" "${fargs[@]}" "$SERIES" >&2 || [[ -s $MAN ]] ||
       die "no kernel for series $SERIES (fetch-kernels.sh failed)"
   fi
   [[ -s $MAN ]] || die "no manifest $MAN"
@@ -134,7 +134,14 @@ fi
 
 # ------------------------------------------------------------------ initramfs
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/pidlab-vm.XXXXXX")
-cleanup() { rm -rf "$WORK"; }
+# PIDLAB_VM_KEEP_WORK=1 keeps the work directory (root/, initrd.cpio, ttyS1.raw).
+cleanup() {
+  if [[ ${PIDLAB_VM_KEEP_WORK:-0} == 1 ]]; then
+    printf 'run-vm: kept %s\n' "$WORK" >&2
+  else
+    rm -rf "$WORK"
+  fi
+}
 trap cleanup EXIT
 ROOT="$WORK/root"
 mkdir -p "$ROOT"/{dev,proc,sys,tmp,pidlab/scenarios}
@@ -185,6 +192,7 @@ mkdir -p "$(dirname "$CONSOLE")" "$(dirname "$OUT")"
 ACCEL=${PIDLAB_VM_ACCEL:-tcg}
 APPEND="console=ttyS0 panic=-1 quiet rdinit=/init${EXTRA_APPEND:+ $EXTRA_APPEND}"
 [[ ${#INIT_ARGS[@]} -gt 0 ]] && APPEND="$APPEND -- ${INIT_ARGS[*]}"
+# shellcheck disable=SC2054  # "max,-cx16" is one argument
 QEMU_CMD=("$QEMU" -machine q35 -accel "$ACCEL" -cpu max,-cx16 -m "$MEM" -smp "$SMP"
   -nodefaults -no-user-config -nographic -no-reboot -monitor none
   -serial "file:$CONSOLE" -serial "file:$RAW"

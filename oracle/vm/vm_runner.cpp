@@ -18,7 +18,7 @@
 namespace pidlab::oracle::vm {
 namespace {
 
-bool is_executable(const std::string& path) { return ::access(path.c_str(), X_OK) == 0; }
+bool is_readable(const std::string& path) { return ::access(path.c_str(), R_OK) == 0; }
 
 bool read_file(const std::string& path, std::string& out) {
     std::ifstream in(path, std::ios::binary);
@@ -108,7 +108,7 @@ std::string find_scripts_dir(const VmOptions& options) {
         candidates.push_back(d + "/vm");
     }
     for (const auto& c : candidates)
-        if (!c.empty() && is_executable(c + "/run-vm.sh")) return c;
+        if (!c.empty() && is_readable(c + "/run-vm.sh")) return c;
     return {};
 }
 
@@ -158,8 +158,9 @@ VmRun run_in_vm(const std::string& series, const std::string& init_binary,
         }
     }
 
+    // Run through bash, so that a checkout that lost the scripts' mode bits still works.
     std::vector<std::string> args = {
-        scripts + "/run-vm.sh", "--kernel", series, "--init", make_absolute(init_binary),
+        "bash", scripts + "/run-vm.sh", "--kernel", series, "--init", make_absolute(init_binary),
         "--scenario-list", list, "--out", out, "--console", console,
         "--timeout", std::to_string(options.timeout_seconds > 0 ? options.timeout_seconds : 300),
         "--smp", std::to_string(options.smp > 0 ? options.smp : 1),
@@ -189,7 +190,7 @@ VmRun run_in_vm(const std::string& series, const std::string& init_binary,
             ::dup2(fd, 2);
         }
         if (in >= 0) ::dup2(in, 0);
-        ::execv(argv[0], argv.data());
+        ::execvp(argv[0], argv.data());
         ::_exit(127);
     }
     int st = 0;
