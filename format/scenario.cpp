@@ -1,6 +1,7 @@
 #include "format/scenario.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -91,17 +92,17 @@ public:
     }
     long long int_of(const json& j, const std::string& path, long long lo, long long hi) const {
         if (!j.is_number_integer()) fail(path, "expected an integer, found " + type_name(j));
+        auto range = "out of range [" + std::to_string(lo) + ", " + std::to_string(hi) + "]";
         long long v;
         if (j.is_number_unsigned()) {
             auto u = j.get<unsigned long long>();
-            if (u > static_cast<unsigned long long>(hi)) fail(path, "integer " + std::to_string(u) + " out of range");
+            // hi < 0: no unsigned value fits (and a cast would wrap 2^64-1 to -1).
+            if (hi < 0 || u > static_cast<unsigned long long>(hi)) fail(path, "integer " + std::to_string(u) + " " + range);
             v = static_cast<long long>(u);
         } else {
             v = j.get<long long>();
         }
-        if (v < lo || v > hi)
-            fail(path, "integer " + std::to_string(v) + " out of range [" + std::to_string(lo) + ", " +
-                           std::to_string(hi) + "]");
+        if (v < lo || v > hi) fail(path, "integer " + std::to_string(v) + " " + range);
         return v;
     }
     bool bool_of(const json& j, const std::string& path) const {
@@ -206,7 +207,7 @@ public:
             } else if (k == "value") {
                 o.value = int_of(v, p, -(1LL << 40), 1LL << 40);
             } else if (k == "euid") {
-                o.euid = static_cast<int>(int_of(v, p, 0, 0xffffffffLL));
+                o.euid = static_cast<int>(int_of(v, p, 0, 0x7fffffffLL));  // stored as int: no wrap to negative
             } else if (k == "pending") {
                 o.pending = bool_of(v, p);
             } else if (k == "state") {
@@ -310,13 +311,10 @@ private:
                 bits = static_cast<uint64_t>(int_of(j[i], pi, 1, (1LL << 62)));
             } else if (j[i].is_string() && j[i].get<std::string>().rfind("0x", 0) == 0) {
                 auto s = j[i].get<std::string>();
-                try {
-                    size_t used = 0;
-                    bits = std::stoull(s.substr(2), &used, 16);
-                    if (used != s.size() - 2 || bits == 0) throw std::invalid_argument("x");
-                } catch (const std::exception&) {
+                // Hex digits only: no sign, no blanks, no second "0x", at most 64 bits, not 0.
+                auto [end, ec] = std::from_chars(s.data() + 2, s.data() + s.size(), bits, 16);
+                if (s.size() == 2 || ec != std::errc{} || end != s.data() + s.size() || bits == 0)
                     fail(pi, "bad hexadecimal flag value \"" + s + "\"");
-                }
             } else {
                 auto s = string_of(j[i], pi);
                 auto b = names::clone_flag(s);
@@ -558,6 +556,10 @@ Scenario parse_scenario(const std::string& text, const std::string& file) {
     if (text.size() > kMaxFileBytes)
         throw FormatError(file, "", "file too large (" + std::to_string(text.size()) + " bytes; the limit is " +
                                         std::to_string(kMaxFileBytes) + ")");
+    // nlohmann::json stops at a NUL byte as if the input ended there: reject it
+    // rather than ignore whatever follows.
+    if (auto nul = text.find('\0'); nul != std::string::npos)
+        throw FormatError(file, "", "malformed JSON at " + line_col(text, nul) + ": a NUL byte");
     json root;
     try {
         json::parser_callback_t cb = [](int depth, json::parse_event_t, json&) {
@@ -570,7 +572,8 @@ Scenario parse_scenario(const std::string& text, const std::string& file) {
     } catch (const json::parse_error& e) {
         std::string what = e.what();
         auto pos = what.find("syntax error");
-        throw FormatError(file, "", "malformed JSON at " + line_col(text, e.byte) + ": " +
+        // e.byte counts the offending byte itself (1-based).
+        throw FormatError(file, "", "malformed JSON at " + line_col(text, e.byte > 0 ? e.byte - 1 : 0) + ": " +
                                         (pos == std::string::npos ? what : what.substr(pos)));
     } catch (const json::exception& e) {
         throw FormatError(file, "", std::string("malformed JSON: ") + e.what());

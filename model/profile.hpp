@@ -47,7 +47,10 @@ struct Profile {
     bool pidfs() const { return at_least(6, 9); }                    // PIDFD_THREAD, CLONE_PIDFD|CLONE_THREAD, EPOLLHUP
     bool pidfd_get_info() const { return at_least(6, 13); }          // PIDFD_GET_INFO
     bool pidfd_info_exit() const { return at_least(6, 15); }         // PIDFD_INFO_EXIT, pidfs_exit in release_task
-    bool poll_excludes_delayed_leader() const { return at_least(6, 15); }
+    // pidfd_poll ignores a delayed group leader even through a PIDFD_THREAD pidfd. Mainline
+    // has it since 6.15; Debian's 6.12.95 measured the same (a stable backport), so the
+    // pre-6.15 rule (`thread || thread_group_empty`) is kept only below 6.12.
+    bool poll_excludes_delayed_leader() const { return at_least(6, 12); }
     bool pidfd_open_enoent() const { return at_least(6, 15); }       // non-leader without PIDFD_THREAD: ENOENT (was EINVAL)
     // PIDFD_GET_INFO on a kernel without it: no ioctl at all before pidfs ioctls (ENOTTY),
     // then pidfd_ioctl rejects a non-zero argument for unknown commands (EINVAL).

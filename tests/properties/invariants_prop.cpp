@@ -1,0 +1,145 @@
+// The checker's invariants under random scenarios (RapidCheck state machines over
+// the model), and the expected failures: the hazards random search must find and
+// shrink to nearly the explorer's shortest counterexample.
+#include <gtest/gtest.h>
+#include <rapidcheck/gtest.h>
+
+#include <iostream>
+
+#include "prop_util.hpp"
+
+using namespace pidlab;
+using namespace pidlab::proptest;
+
+namespace {
+uint64_t run_seed() { return rc::detail::configuration().testParams.seed; }
+}  // namespace
+
+// Every invariant of the checker holds on the merged kernel, except autokill_no_self_pin
+// (see ExpectedFailures: random search finds it there too).
+RC_GTEST_PROP(Invariants, hold_on_7_1_except_autokill_no_self_pin, ()) {
+    static const auto p = profile("7.1");
+    invariants_hold(p, all_but("autokill_no_self_pin"), 40);
+}
+
+// The same on the kernels without the series: nothing of it can be reached there.
+RC_GTEST_PROP(Invariants, hold_on_pre_7_1, ()) {
+    static const auto p = profile("pre-7.1");
+    invariants_hold(p, checker::all_invariants(), 40);
+}
+
+// The fast runner over many more cases (the seed is RapidCheck's: RC_PARAMS="seed=N" reproduces it).
+TEST(Invariants, random_search_finds_nothing_on_7_1_except_autokill_no_self_pin) {
+    prop::SearchOptions o;
+    o.profile = profile("7.1");
+    o.mask = all_but("autokill_no_self_pin");
+    o.seed = run_seed();
+    o.cases = 20000;
+    o.steps = 24;
+    o.keep_going = true;
+    auto r = prop::random_search(o);
+    EXPECT_EQ(r.cases, o.cases);
+    for (const auto& f : r.findings)
+        ADD_FAILURE() << "seed " << o.seed << " case " << f.case_index << ": " << f.invariant << " violated ("
+                      << f.detail << "); counterexample " << write_counterexample(f.shrunk) << "\n"
+                      << scenario::to_json(f.shrunk).dump(2);
+    EXPECT_EQ(prop::generator_fallbacks(), 0u);
+}
+
+// ---------------------------------------------------------------- expected failures
+
+struct Hazard {
+    const char* profile;
+    const char* invariant;
+    int explorer_depth;  // BFS bound that reaches the explorer's shortest counterexample
+};
+
+void PrintTo(const Hazard& h, std::ostream* os) { *os << h.profile << "/" << h.invariant; }
+
+class ExpectedFailures : public ::testing::TestWithParam<Hazard> {
+protected:
+    static int shortest(const Hazard& h) {
+        static std::map<std::string, int> cache;
+        std::string key = std::string(h.profile) + "/" + h.invariant;
+        auto it = cache.find(key);
+        if (it != cache.end()) return it->second;
+        return cache[key] = explorer_shortest(h.profile, h.invariant, h.explorer_depth);
+    }
+};
+
+// RapidCheck finds the violation and shrinks it to at most the explorer's shortest + 2
+// steps; the shrunk scenario replays (after JSON) to the same violation at its last step.
+TEST_P(ExpectedFailures, rapidcheck_finds_and_shrinks) {
+    const Hazard h = GetParam();
+    const auto p = profile(h.profile);
+    const int best = shortest(h);
+    ASSERT_GT(best, 0) << "the explorer found no " << h.invariant << " counterexample on " << h.profile;
+    const std::string inv = h.invariant;
+    auto r = run_expected_failure(std::string("ExpectedFailures/") + h.profile + "/" + inv,
+                                  [p, inv] { invariants_hold(p, mask_of(inv), 30); }, 20000);
+    ASSERT_TRUE(r.failed) << "random search did not find " << inv << " on " << h.profile << "\n" << r.message;
+    std::cout << "[expected failure] " << h.profile << " " << inv << ": found after " << r.tests
+              << " cases; reproduce with RC_PARAMS=\"" << r.reproduce << "\"\n";
+    ASSERT_TRUE(r.minimal.has_value());
+    std::cout << scenario::to_json(*r.minimal).dump(2) << "\n";
+    EXPECT_LE(r.minimal->steps.size(), static_cast<size_t>(best + 2))
+        << "shrunk to " << r.minimal->steps.size() << " steps; the explorer's shortest has " << best;
+    auto s = roundtrip(*r.minimal);
+    auto chk = checker::check_counterexample(s, p);
+    ASSERT_FALSE(chk.error.has_value()) << chk.error->what();
+    EXPECT_TRUE(chk.known_invariant);
+    EXPECT_TRUE(chk.violated_at_last_step) << scenario::to_json(s).dump(2);
+}
+
+// The fast runner and the delta-debugging shrinker (what `pidlab random` does) do the same.
+TEST_P(ExpectedFailures, random_search_finds_and_shrinks) {
+    const Hazard h = GetParam();
+    const auto p = profile(h.profile);
+    const int best = shortest(h);
+    ASSERT_GT(best, 0);
+    prop::SearchOptions o;
+    o.profile = p;
+    o.mask = mask_of(h.invariant);
+    o.seed = run_seed();
+    o.cases = 200000;
+    o.steps = 20;
+    auto r = prop::random_search(o);
+    ASSERT_EQ(r.findings.size(), 1u) << "no " << h.invariant << " in " << r.cases << " cases (seed " << o.seed << ")";
+    const auto& f = r.findings.front();
+    EXPECT_EQ(f.invariant, h.invariant);
+    EXPECT_LE(f.shrunk.steps.size(), static_cast<size_t>(best + 2))
+        << "shrunk from " << f.found.steps.size() << " to " << f.shrunk.steps.size() << " steps:\n"
+        << scenario::to_json(f.shrunk).dump(2);
+    auto chk = checker::check_counterexample(roundtrip(f.shrunk), p);
+    ASSERT_FALSE(chk.error.has_value());
+    EXPECT_TRUE(chk.violated_at_last_step) << scenario::to_json(f.shrunk).dump(2);
+    auto chk_found = checker::check_counterexample(roundtrip(f.found), p);
+    EXPECT_TRUE(chk_found.violated_at_last_step) << "the unshrunk case does not show its violation at its last step";
+}
+
+INSTANTIATE_TEST_SUITE_P(Hazards, ExpectedFailures,
+                         ::testing::Values(Hazard{"7.1", "autokill_no_self_pin", 3},
+                                           Hazard{"v4", "no_clone_parent_leak", 3},
+                                           Hazard{"v4", "no_invisible_zombie", 4},
+                                           Hazard{"v5", "no_clone_parent_leak", 3},
+                                           Hazard{"v5", "no_invisible_zombie", 4}),
+                         [](const ::testing::TestParamInfo<Hazard>& i) {
+                             std::string n = std::string(i.param.profile) + "_" + i.param.invariant;
+                             for (auto& c : n)
+                                 if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+                             return n;
+                         });
+
+// The same seed gives the same failure and the same shrunk counterexample.
+TEST(ExpectedFailuresSeed, a_seed_reproduces_the_same_counterexample) {
+    const auto p = profile("v4");
+    auto run = [&] {
+        return run_expected_failure("ExpectedFailuresSeed/v4", [p] { invariants_hold(p, mask_of("no_invisible_zombie"), 30); },
+                                    20000);
+    };
+    auto a = run(), b = run();
+    ASSERT_TRUE(a.failed && b.failed);
+    EXPECT_EQ(a.tests, b.tests);
+    ASSERT_TRUE(a.minimal && b.minimal);
+    EXPECT_EQ(scenario::to_json(*a.minimal).dump(), scenario::to_json(*b.minimal).dump());
+}
