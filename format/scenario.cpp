@@ -160,7 +160,7 @@ public:
         fail(path + "." + j.begin().key(), "unknown key \"" + j.begin().key() + "\" (exited or signaled)");
     }
 
-    Observation observation(const json& j, const std::string& path, bool task_only) const {
+    Observation observation(const json& j, const std::string& path, bool task_only, bool expectation = true) const {
         if (!j.is_object()) fail(path, "expected an object, found " + type_name(j));
         static const std::vector<const char*> task_keys = {"state", "parent", "exit_signal", "no_new_privs", "euid",
                                                            "subreaper"};
@@ -199,7 +199,9 @@ public:
                 }
                 o.revents = set;
                 // An empty list means: nothing set.
-                if (v.empty()) clear = names::P_IN | names::P_PRI | names::P_OUT | names::P_ERR | names::P_HUP | names::P_NVAL;
+                // An empty list means: nothing set (as an expectation; an observation is exact anyway).
+                if (v.empty() && expectation)
+                    clear = names::P_IN | names::P_PRI | names::P_OUT | names::P_ERR | names::P_HUP | names::P_NVAL;
                 if (clear) o.revents_clear = clear;
             } else if (k == "exit") {
                 if (v.is_null()) o.exit = std::optional<WaitStatus>{};
@@ -515,6 +517,58 @@ private:
 };
 
 struct DepthLimit {};
+struct DuplicateKey {
+    std::string path, key;
+};
+
+// Tracks where the parser is (for the JSON path of an error) and the keys each
+// open object has seen: a key given twice is ambiguous, so it is an error.
+class KeyTracker {
+public:
+    void event(json::parse_event_t ev, const json& parsed) {
+        using E = json::parse_event_t;
+        switch (ev) {
+            case E::object_start:
+            case E::array_start:
+                element();
+                frames_.push_back({ev == E::array_start, -1, {}, {}});
+                break;
+            case E::object_end:
+            case E::array_end:
+                if (!frames_.empty()) frames_.pop_back();
+                break;
+            case E::key: {
+                auto& f = frames_.back();
+                f.key = parsed.get<std::string>();
+                if (std::find(f.seen.begin(), f.seen.end(), f.key) != f.seen.end()) throw DuplicateKey{path(), f.key};
+                f.seen.push_back(f.key);
+                break;
+            }
+            case E::value: element(); break;
+        }
+    }
+
+private:
+    struct Frame {
+        bool array;
+        long index;
+        std::string key;
+        std::vector<std::string> seen;
+    };
+    void element() {
+        if (!frames_.empty() && frames_.back().array) ++frames_.back().index;
+    }
+    std::string path() const {
+        std::string p;
+        for (const auto& f : frames_) {
+            if (&f == &frames_.back()) break;
+            if (f.array) p += "[" + std::to_string(f.index) + "]";
+            else p += (p.empty() ? "" : ".") + f.key;
+        }
+        return p;
+    }
+    std::vector<Frame> frames_;
+};
 
 std::string line_col(const std::string& text, size_t byte) {
     size_t line = 1, col = 1;
@@ -562,13 +616,17 @@ Scenario parse_scenario(const std::string& text, const std::string& file) {
         throw FormatError(file, "", "malformed JSON at " + line_col(text, nul) + ": a NUL byte");
     json root;
     try {
-        json::parser_callback_t cb = [](int depth, json::parse_event_t, json&) {
+        KeyTracker keys;
+        json::parser_callback_t cb = [&keys](int depth, json::parse_event_t ev, json& parsed) {
             if (depth > kMaxDepth) throw DepthLimit{};
+            keys.event(ev, parsed);
             return true;
         };
         root = json::parse(text, cb);
     } catch (const DepthLimit&) {
         throw FormatError(file, "", "JSON nested deeper than " + std::to_string(kMaxDepth) + " levels");
+    } catch (const DuplicateKey& d) {
+        throw FormatError(file, d.path.empty() ? d.key : d.path + "." + d.key, "duplicate key \"" + d.key + "\"");
     } catch (const json::parse_error& e) {
         std::string what = e.what();
         auto pos = what.find("syntax error");
@@ -649,7 +707,7 @@ ordered_json to_json(const Observation& o) {
 }
 
 Observation observation_from_json(const json& j, const std::string& file, const std::string& path) {
-    return Reader(file).observation(j, path, false);
+    return Reader(file).observation(j, path, false, false);
 }
 
 ordered_json to_json(const Step& s) {
@@ -847,11 +905,11 @@ RunResult run_result_from_json(const json& j, const std::string& file) {
     const auto& steps = rd.need(j, "", "steps");
     if (!steps.is_array()) rd.fail("steps", "expected an array");
     for (size_t i = 0; i < steps.size(); ++i)
-        r.steps.push_back(rd.observation(steps[i], "steps[" + std::to_string(i) + "]", false));
+        r.steps.push_back(rd.observation(steps[i], "steps[" + std::to_string(i) + "]", false, false));
     if (j.contains("final")) {
         if (!j["final"].is_object()) rd.fail("final", "expected an object");
         for (auto it = j["final"].begin(); it != j["final"].end(); ++it)
-            r.final[it.key()] = rd.observation(*it, "final." + it.key(), false);
+            r.final[it.key()] = rd.observation(*it, "final." + it.key(), false, false);
     }
     if (j.contains("aborted")) r.aborted = rd.string_of(j["aborted"], "aborted");
     return r;

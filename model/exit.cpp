@@ -266,12 +266,27 @@ void Kernel::run_transition(const Transition& tr) {
     }
 }
 
-void Kernel::settle() {
-    for (int guard = 0; guard < 100000; ++guard) {
-        auto en = enabled_transitions();
-        if (en.empty()) return;
-        run_transition(en.front());
+bool Kernel::next_transition(Transition& out) const {
+    // the same order as enabled_transitions(), without building the list
+    const auto n = static_cast<TaskId>(tasks_.size());
+    for (TaskId t = 0; t < n; ++t)
+        if (tasks_[t].exit_state == ExitState::Dead) return out = {Transition::ReleaseTask, t}, true;
+    for (TaskId t = 0; t < n; ++t)
+        if (tasks_[t].pf_exiting && tasks_[t].exit_state == ExitState::Running) return out = {Transition::ExitNotify, t}, true;
+    for (TaskId t = 0; t < n; ++t)
+        if (tasks_[t].exit_requested && !tasks_[t].pf_exiting && tasks_[t].exit_state == ExitState::Running)
+            return out = {Transition::DoExit, t}, true;
+    return false;
+}
+
+int Kernel::settle() {
+    Transition t;
+    int ran = 0;
+    while (ran < 100000 && next_transition(t)) {
+        run_transition(t);
+        ++ran;
     }
+    return ran;
 }
 
 // ---------------------------------------------------------------- wait

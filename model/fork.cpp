@@ -23,6 +23,7 @@ SysRet fail(int err, const char* rule) {
 }  // namespace
 
 Kernel::Kernel(Profile profile, Cred test_cred) : profile_(std::move(profile)) {
+    tasks_.reserve(8), signals_.reserve(8), sighands_.reserve(8), tables_.reserve(8), files_.reserve(8);
     // init: pid 1 of the namespace, its child_reaper, SIGNAL_UNKILLABLE.
     for (int i = 0; i < 2; ++i) {
         TaskId t = alloc_task();

@@ -216,8 +216,10 @@ public:
     // Enabled transitions, in a deterministic order (releases, then notifies, then exits; by task).
     std::vector<Transition> enabled_transitions() const;
     void run_transition(const Transition& t);
-    // Run every enabled transition until none is left.
-    void settle();
+    // The first of enabled_transitions(), if any.
+    bool next_transition(Transition& out) const;
+    // Run every enabled transition until none is left; returns how many ran.
+    int settle();
 
     // Observations of pidfs state for the checker.
     const File& file(int f) const { return files_[f]; }

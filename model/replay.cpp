@@ -143,10 +143,10 @@ StepOutcome Replayer::step(size_t i, bool want_tree) {
     const Step& st = s_.steps.at(i);
     StepOutcome out;
     Observation& o = out.obs;
-    auto finish = [&]() -> StepOutcome& {
+    auto finish = [&]() -> StepOutcome {
         if (st.expect) out.mismatches = scenario::compare(*st.expect, o);
         if (want_tree) out.tree = tree();
-        return out;
+        return std::move(out);
     };
 
     TaskId cur = task_id(st.task);
@@ -320,8 +320,8 @@ StepOutcome Replayer::step(size_t i, bool want_tree) {
         }
     }
 
-    k_.settle();
-    sync_fd_names();
+    // fds disappear on close, exec, and with a task's death (its table may go)
+    if (k_.settle() > 0 || st.op == Op::Close || st.op == Op::Execve) sync_fd_names();
 
     o.rule = r.rule;
     // A task that died during its own step (exit, or a kill it caused itself) never sees

@@ -747,3 +747,30 @@ TEST(ReplayErrors, GoodScenarioPasses) {
     EXPECT_FALSE(r.error.has_value());
     EXPECT_TRUE(r.passed());
 }
+
+// A key given twice is ambiguous (nlohmann keeps the last one silently): an error with its path.
+TEST(BadInputDuplicates, DuplicateKeysAreRejectedWithTheirPath) {
+    using pidlab::scenario::FormatError;
+    using pidlab::scenario::parse_scenario;
+    struct Case {
+        const char* text;
+        const char* path;
+    } cases[] = {
+        {R"({"steps":[],"steps":[]})", "steps"},
+        {R"({"steps":[{"task":"T","op":"fork","child":"A","expect":{"ret":"ok"},"expect":{"ret":0}}]})", "steps[0].expect"},
+        {R"({"steps":[{"task":"T","op":"fork","child":"A"},{"task":"T","op":"fork","child":"B","child":"C"}]})",
+         "steps[1].child"},
+        {R"({"steps":[],"final":{"T":{"state":"running","state":"zombie"}}})", "final.T.state"},
+    };
+    for (const auto& c : cases) {
+        try {
+            parse_scenario(c.text, "dup.json");
+            ADD_FAILURE() << "accepted: " << c.text;
+        } catch (const FormatError& e) {
+            EXPECT_EQ(e.path, c.path) << c.text;
+            EXPECT_NE(e.problem.find("duplicate key"), std::string::npos) << e.what();
+        }
+    }
+    // the same key in different objects is fine
+    EXPECT_NO_THROW(parse_scenario(R"({"steps":[{"task":"T","op":"fork","child":"A"},{"task":"T","op":"fork","child":"B"}]})", "ok.json"));
+}

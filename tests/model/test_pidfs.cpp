@@ -548,5 +548,25 @@ TEST(Pidfs, PidfdFollowsTheStructPidAcrossNonLeaderExec) {
     EXPECT_EQ(*k.sys_poll(kTest, tfd).revents, unsigned(P_IN | P_HUP));  // the old tid is gone
 }
 
+// fs/pidfs.c: pidfs_file_release: pid_task(pid, PIDTYPE_TGID) "always targets the current holder of the
+// pid, even after the child exec'd" (kernel-semantics.md §6.3): after a non-leader thread of the child
+// execs (de_thread: transfer_pid(leader, tsk, PIDTYPE_TGID)), closing the clone3 pidfd kills that thread.
+TEST(Autokill, KillsTheProcessAfterNonLeaderExec) {
+    GTEST_SKIP() << "model bug: the autokill file refers to the old leader's TaskId, released by de_thread, so "
+                    "pidfs_file_release finds no task (fs/pidfs.c: pidfs_file_release; fs/exec.c: de_thread)";
+    Kernel k = make_kernel();
+    int fd;
+    TaskId c = spawn_pidfd(k, kTest, kAutokill, fd);
+    TaskId c2 = do_thread(k, c);
+    k.sys_execve(c2, false, false);
+    k.settle();
+    ASSERT_TRUE(k.alive(c2));
+    k.sys_close(kTest, fd);
+    EXPECT_EQ(autokill_events(k), 1);
+    EXPECT_TRUE(k.task(c2).exit_requested);
+    k.settle();
+    EXPECT_TRUE(is_released(k, c2));  // autoreap survives exec
+}
+
 }  // namespace
 }  // namespace pidlab::test
