@@ -52,6 +52,7 @@ SysRet Kernel::sys_exit(TaskId current, int code) {
     Task& t = tasks_[current];
     t.exit_requested = true;
     t.exit_code = (code & 0xff) << 8;
+    do_exit(current);  // the caller runs do_exit now; exit_notify follows as its own transition
     SysRet r;
     r.rule = "kernel/exit.c: do_exit";
     return r;
@@ -80,6 +81,8 @@ SysRet Kernel::sys_exit_group(TaskId current, int code) {
     Task& t = tasks_[current];
     t.exit_requested = true;
     t.exit_code = exit_code;
+    // The caller goes on into do_exit at once; the zapped threads exit when they next run.
+    do_exit(current);
     SysRet r;
     r.rule = "kernel/exit.c: do_group_exit";
     return r;

@@ -43,6 +43,9 @@ Kernel::Kernel(Profile profile, Cred test_cred) : profile_(std::move(profile)) {
         k.origin = SignalOrigin::Initial;
     }
     signals_[tasks_[kInit].signal].unkillable = true;
+    // The scenario's init is tied to whatever runs the scenario (the oracle's controller):
+    // PR_SET_PDEATHSIG(SIGKILL) before the first step. T, forked by it, starts with 0.
+    tasks_[kInit].pdeath_signal = kSIGKILL;
     tasks_[kTest].real_parent = tasks_[kTest].parent = kInit;
     tasks_[kInit].children.push_back(kTest);
     tasks_[kTest].cred = test_cred;
@@ -168,6 +171,7 @@ SysRet Kernel::copy_process(TaskId current, const CloneArgs& args, uint64_t flag
     Task& cu = tasks_[current];  // re-take: alloc_task may have moved the vector
     cp.cred = cu.cred;
     cp.no_new_privs = cu.no_new_privs;  // copy_seccomp re-copies the parent's no_new_privs
+    cp.dumpable = cu.dumpable;          // dup_mm copies the mm flags (MMF_INIT_MASK), or CLONE_VM shares them
     if ((flags & CF_NNP) && profile_.nnp == NnpMode::Explicit) cp.no_new_privs = true;  // task_set_no_new_privs(p)
     cp.pdeath_signal = 0;
     cp.self_exec_id = cu.self_exec_id;

@@ -44,6 +44,7 @@ const char* origin_name(SignalOrigin o);
 struct Cred {
     int uid = 0, euid = 0, suid = 0;
     bool caps = true;  // the full capability set (root) or none
+    int gid = 0;       // rgid = egid = sgid (scenarios set gids only together with uids)
     bool operator==(const Cred&) const = default;
 };
 
@@ -63,6 +64,7 @@ struct Task {
     TaskId origin_from = kNoTask;  // CLONE_PARENT: the process whose exit_signal was inherited
     int pdeath_signal = 0;
     bool no_new_privs = false;
+    bool dumpable = true;          // get_dumpable(mm) == SUID_DUMP_USER (fs.suid_dumpable = 0 otherwise)
     bool ptraced = false;          // task->ptrace != 0
     bool ptrace_exitkill = false;  // PT_EXITKILL
     Cred cred;

@@ -28,8 +28,10 @@ SysRet Kernel::sys_ptrace_seize(TaskId current, TaskId target, bool exitkill) {
     // __ptrace_may_access(task, PTRACE_MODE_ATTACH_REALCREDS)
     const Cred& c = tasks_[current].cred;
     const Cred& tc = tasks_[target].cred;
-    bool same_ids = c.uid == tc.uid && c.uid == tc.euid && c.uid == tc.suid;
+    bool same_ids = c.uid == tc.uid && c.uid == tc.euid && c.uid == tc.suid && c.gid == tc.gid;
     if (!same_ids && !c.caps) return fail(EPERM_, "kernel/ptrace.c: __ptrace_may_access (credentials differ)");
+    // __ptrace_may_access: a non-dumpable mm needs CAP_SYS_PTRACE
+    if (!tasks_[target].dumpable && !c.caps) return fail(EPERM_, "kernel/ptrace.c: __ptrace_may_access (not dumpable)");
     // cap_ptrace_access_check: the target's capabilities must be a subset of the tracer's
     if (tc.caps && !c.caps) return fail(EPERM_, "security/commoncap.c: cap_ptrace_access_check");
     if (tasks_[target].exit_state != ExitState::Running || tasks_[target].pf_exiting)

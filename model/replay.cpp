@@ -62,7 +62,7 @@ scenario::RunResult ReplayResult::run_result() const {
 }
 
 Replayer::Replayer(const scenario::Scenario& s, const Profile& p)
-    : s_(s), k_(p, Cred{s.root_uid, s.root_uid, s.root_uid, s.root_caps}), foreign_(!profile_matches(p, s.kernel)) {
+    : s_(s), k_(p, Cred{s.root_uid, s.root_uid, s.root_uid, s.root_caps, s.root_uid}), foreign_(!profile_matches(p, s.kernel)) {
     ids_["init"] = kInit;
     ids_["T"] = kTest;
     names_ = {"init", "T"};

@@ -84,9 +84,14 @@ SysRet Kernel::sys_prctl_get_pdeathsig(TaskId current) {
 // pdeath_signal and makes the task non-dumpable. Credentials are per thread.
 void Kernel::commit_creds(TaskId t, const Cred& next) {
     Task& task = tasks_[t];
-    bool euid_changed = next.euid != task.cred.euid;
+    bool changed = next.euid != task.cred.euid || next.gid != task.cred.gid;  // euid, egid (fsuid/fsgid follow)
     bool caps_gained = next.caps && !task.cred.caps;
-    if (euid_changed || caps_gained) task.pdeath_signal = 0;
+    if (changed || caps_gained) {
+        task.pdeath_signal = 0;
+        // set_dumpable(task->mm, suid_dumpable): the mm is shared by the thread group
+        for (TaskId th : signals_[task.signal].threads) tasks_[th].dumpable = false;
+        task.dumpable = false;
+    }
     task.cred = next;
 }
 
@@ -103,15 +108,24 @@ SysRet Kernel::sys_setresuid(TaskId current, int uid) {
     return ok("kernel/sys.c: __sys_setresuid");
 }
 
-// setresgid(uid) + setresuid(uid) + capset(none)
+// setresgid(uid) + setresuid(uid) + capset(none), each a separate commit_creds
 SysRet Kernel::drop_privileges(TaskId current, int uid) {
     Cred old = tasks_[current].cred;
-    bool allowed = old.caps || (uid == old.uid && uid == old.euid && uid == old.suid);
-    if (!allowed) return fail(EPERM_, "kernel/sys.c: __sys_setresgid (no CAP_SETGID)");
-    Cred next{uid, uid, uid, false};
-    if (uid != old.euid) tasks_[current].pdeath_signal = 0;  // the egid changes first
-    commit_creds(current, next);
-    return ok("kernel/sys.c: __sys_setresuid + kernel/capability.c: capset");
+    // __sys_setresgid: CAP_SETGID, or the new gid is one of the old ones
+    if (!old.caps && uid != old.gid) return fail(EPERM_, "kernel/sys.c: __sys_setresgid (no CAP_SETGID)");
+    Cred g = old;
+    g.gid = uid;
+    commit_creds(current, g);
+    // __sys_setresuid: CAP_SETUID, or the new uid is one of the old ones
+    if (!g.caps && uid != g.uid && uid != g.euid && uid != g.suid)
+        return fail(EPERM_, "kernel/sys.c: __sys_setresuid (no CAP_SETUID)");
+    Cred u = g;
+    u.uid = u.euid = u.suid = uid;
+    commit_creds(current, u);
+    Cred c = u;
+    c.caps = false;  // capset(none)
+    commit_creds(current, c);
+    return ok("kernel/sys.c: __sys_setresgid + __sys_setresuid + kernel/capability.c: capset");
 }
 
 // fs/exec.c: de_thread — kill the other threads; a non-leader takes over the leader's pid.
@@ -136,10 +150,18 @@ void Kernel::de_thread(TaskId tsk) {
     }
     TaskId leader = tasks_[tsk].leader;
     if (leader != tsk) {
-        // exchange_tids / transfer_pid: tsk becomes the leader under the leader's pid
+        // exchange_tids / transfer_pid: tsk becomes the leader under the leader's pid, the old
+        // leader takes tsk's. Pidfds and pidfs attributes belong to the struct pid: they follow it.
         Task& t = tasks_[tsk];
         Task& l = tasks_[leader];
-        t.pid = l.pid;
+        std::swap(t.pid, l.pid);
+        std::swap(t.pidfs_registered, l.pidfs_registered);
+        std::swap(t.pidfs_has_exit, l.pidfs_has_exit);
+        std::swap(t.pidfs_exit_code, l.pidfs_exit_code);
+        for (File& f : files_) {
+            if (f.pid == leader) f.pid = tsk;
+            else if (f.pid == tsk) f.pid = leader;
+        }
         t.leader = tsk;
         t.real_parent = l.real_parent;
         t.parent = l.ptraced ? l.parent : l.real_parent;
@@ -224,6 +246,8 @@ SysRet Kernel::sys_execve(TaskId current, bool setuid_root, bool keep_fds) {
     bool secureexec = setid || (gains && next.uid != 0);
     commit_creds(current, next);
     if (secureexec) tasks_[current].pdeath_signal = 0;  // begin_new_exec: bprm->secureexec
+    // begin_new_exec: set_dumpable(SUID_DUMP_USER) when uid == euid and gid == egid, else suid_dumpable (0)
+    tasks_[current].dumpable = next.euid == next.uid;
     tasks_[current].self_exec_id++;
     SysRet r = ok(setid ? "fs/exec.c: bprm_fill_uid (setuid root)"
                         : (setuid_root && nnp ? "fs/exec.c: bprm_fill_uid (no_new_privs: setuid ignored)"
