@@ -121,8 +121,7 @@ void Kernel::exit_notify(TaskId tsk) {
     t.exit_state = ExitState::Zombie;
     bool autoreap;
     if (t.ptraced) {
-        bool reparented = t.real_parent != t.parent;
-        int sig = (thread_group_leader(tsk) && thread_group_empty(tsk) && !reparented) ? t.exit_signal : kSIGCHLD;
+        int sig = (thread_group_leader(tsk) && thread_group_empty(tsk) && !ptrace_reparented(tsk)) ? t.exit_signal : kSIGCHLD;
         autoreap = do_notify_parent(tsk, sig);
     } else if (thread_group_leader(tsk)) {
         autoreap = thread_group_empty(tsk) && do_notify_parent(tsk, tasks_[tsk].exit_signal);
@@ -352,8 +351,7 @@ int Kernel::wait_task_zombie(unsigned options, TaskId p, SysRet& out) {
         return 1;
     }
     Task& t = tasks_[p];
-    bool reparented = t.real_parent != t.parent;
-    ExitState state = (reparented && thread_group_leader(p)) ? ExitState::Trace : ExitState::Dead;
+    ExitState state = (ptrace_reparented(p) && thread_group_leader(p)) ? ExitState::Trace : ExitState::Dead;
     t.exit_state = state;
     out.rule = "kernel/exit.c: wait_task_zombie";
     if (state == ExitState::Trace) {
@@ -385,7 +383,7 @@ int Kernel::wait_consider_task(TaskId current, unsigned options, TaskId target, 
     }
     if (!ptrace && tasks_[p].ptraced) {
         // traced by the real parent's own group: act as the tracer
-        if (tasks_[p].real_parent == tasks_[p].parent) ptrace = true;
+        if (!ptrace_reparented(p)) ptrace = true;
     }
     if (es == ExitState::Zombie) {
         if (!delay_group_leader(p)) {

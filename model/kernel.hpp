@@ -181,6 +181,11 @@ public:
     bool thread_group_empty(TaskId t) const;           // include/linux/sched/signal.h
     bool delay_group_leader(TaskId t) const;           // include/linux/sched/signal.h
     bool same_thread_group(TaskId a, TaskId b) const { return tasks_[a].signal == tasks_[b].signal; }
+    // include/linux/ptrace.h: ptrace_reparented — traced by someone outside the real parent's group
+    bool ptrace_reparented(TaskId t) const {
+        const Task& k = tasks_[t];
+        return k.parent != kNoTask && k.real_parent != kNoTask && !same_thread_group(k.real_parent, k.parent);
+    }
     bool sigismember_pending(TaskId t, int sig) const;
 
     // ---- system calls: `current` is the calling task ----

@@ -320,13 +320,16 @@ StepOutcome Replayer::step(size_t i, bool want_tree) {
         }
     }
 
+    // The call returns unless its caller is dying when the call completes (an exit, or a
+    // SIGKILL it brought on itself: delivered before the return to user space). A death
+    // that other tasks cause later, while the kernel settles, comes after the return.
+    const bool returned = k_.alive(cur);
     // fds disappear on close, exec, and with a task's death (its table may go)
     if (k_.settle() > 0 || st.op == Op::Close || st.op == Op::Execve) sync_fd_names();
 
     o.rule = r.rule;
-    // A task that died during its own step (exit, or a kill it caused itself) never sees
-    // the call return: nothing is observed but the rule.
-    if (st.op == Op::Exit || st.op == Op::ExitGroup || !k_.alive(cur)) return finish();
+    // A task that died in its own call never sees it return: nothing is observed but the rule.
+    if (!returned) return finish();
     if (r.ret < 0) {
         o.ret = scenario::Ret{false, -1};
         o.err = r.err;

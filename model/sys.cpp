@@ -140,7 +140,7 @@ void Kernel::de_thread(TaskId tsk) {
         Task& o = tasks_[th];
         if (o.exit_state == ExitState::Running && !o.pf_exiting) {
             o.exit_requested = true;
-            o.exit_code = kSIGKILL;
+            o.exit_code = 0;  // do_group_exit: exit code 0 while signal->group_exec_task is set
         }
     }
     for (TaskId th : others) {
@@ -164,7 +164,7 @@ void Kernel::de_thread(TaskId tsk) {
         }
         t.leader = tsk;
         t.real_parent = l.real_parent;
-        t.parent = l.ptraced ? l.parent : l.real_parent;
+        if (!t.ptraced) t.parent = t.real_parent;  // de_thread never touches tsk->parent of a tracee
         if (t.real_parent != kNoTask) {
             auto& rc = tasks_[t.real_parent].children;
             std::replace(rc.begin(), rc.end(), leader, tsk);  // list_replace_init(&leader->sibling, &tsk->sibling)
@@ -243,7 +243,8 @@ SysRet Kernel::sys_execve(TaskId current, bool setuid_root, bool keep_fds) {
         next.caps = root;
     }
     next.suid = next.euid;
-    bool secureexec = setid || (gains && next.uid != 0);
+    // cap_bprm_creds_from_file: "privilege-elevated exec" when ids change or euid != the old uid
+    bool secureexec = setid || next.euid != old.uid || (gains && next.uid != 0);
     commit_creds(current, next);
     if (secureexec) tasks_[current].pdeath_signal = 0;  // begin_new_exec: bprm->secureexec
     // begin_new_exec: set_dumpable(SUID_DUMP_USER) when uid == euid and gid == egid, else suid_dumpable (0)

@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <ostream>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -39,8 +40,30 @@ using namespace pidlab::names;
 using Access = pidlab::model::KernelTestAccess;
 using TK = Kernel::Transition;
 
-inline constexpr Cred kRoot{0, 0, 0, true};
-inline constexpr Cred kUser{1000, 1000, 1000, false};
+// Sets the gids with the uids where the model has them (Cred::gid).
+template <class C>
+void set_gid(C& c, int gid) {
+    if constexpr (requires { c.gid = gid; }) c.gid = gid;
+}
+inline Cred make_cred(int uid, int euid, int suid, bool caps) {
+    Cred c;
+    c.uid = uid, c.euid = euid, c.suid = suid, c.caps = caps;
+    set_gid(c, uid);
+    return c;
+}
+inline const Cred kRoot = make_cred(0, 0, 0, true);
+inline const Cred kUser = make_cred(1000, 1000, 1000, false);
+
+// The uid part of a Cred, for comparisons that do not care about gids.
+struct Ids {
+    int uid, euid, suid;
+    bool caps;
+    bool operator==(const Ids&) const = default;
+};
+inline Ids ids(const Cred& c) { return {c.uid, c.euid, c.suid, c.caps}; }
+inline std::ostream& operator<<(std::ostream& os, const Ids& i) {
+    return os << "{uid " << i.uid << ", euid " << i.euid << ", suid " << i.suid << ", caps " << i.caps << "}";
+}
 inline constexpr uint64_t kThreadFlags = CF_VM | CF_FS | CF_FILES | CF_SIGHAND | CF_THREAD | CF_SYSVSEM;
 inline constexpr int EPERM_ = 1, ENOENT_ = 2, ESRCH_ = 3, EBADF_ = 9, ECHILD_ = 10, EAGAIN_ = 11, EINVAL_ = 22,
                      ENOTTY_ = 25, ENOSYS_ = 38;
@@ -101,6 +124,17 @@ inline int must_pidfd_open(Kernel& k, TaskId cur, TaskId target, unsigned flags 
     return r.fd;
 }
 
+inline bool enabled(const Kernel& k, TK::Kind kind, TaskId t) {
+    for (const auto& tr : k.enabled_transitions())
+        if (tr.kind == kind && tr.task == t) return true;
+    return false;
+}
+// Runs one specific transition; fails the test if it is not enabled.
+inline void step(Kernel& k, TK::Kind kind, TaskId t) {
+    if (!enabled(k, kind, t)) throw std::runtime_error("transition not enabled for task " + std::to_string(t));
+    k.run_transition({kind, t});
+}
+
 // The fd table entry / file of an open fd; throws (a test failure, not a crash) if it is not open.
 inline const FdEntry& entry(const Kernel& k, TaskId t, int fd) {
     const FdEntry* e = k.fd_entry(t, fd);
@@ -109,6 +143,13 @@ inline const FdEntry& entry(const Kernel& k, TaskId t, int fd) {
 }
 inline int file_index(const Kernel& k, TaskId t, int fd) { return entry(k, t, fd).file; }
 inline const File& file_at(const Kernel& k, TaskId t, int fd) { return k.file(file_index(k, t, fd)); }
+
+// exit(2) up to PF_EXITING: do_exit has run (exit_files included), exit_notify has not.
+inline void begin_exit(Kernel& k, TaskId t, int code = 0) {
+    k.sys_exit(t, code);
+    if (enabled(k, TK::DoExit, t)) k.run_transition({TK::DoExit, t});
+    if (!k.task(t).pf_exiting) throw std::runtime_error("exit did not reach do_exit");
+}
 
 inline void exit_and_settle(Kernel& k, TaskId t, int code = 0) {
     k.sys_exit(t, code);
@@ -132,17 +173,6 @@ inline bool has_child(const Kernel& k, TaskId parent, TaskId child) {
     for (TaskId c : k.task(parent).children)
         if (c == child) return true;
     return false;
-}
-
-inline bool enabled(const Kernel& k, TK::Kind kind, TaskId t) {
-    for (const auto& tr : k.enabled_transitions())
-        if (tr.kind == kind && tr.task == t) return true;
-    return false;
-}
-// Runs one specific transition; fails the test if it is not enabled.
-inline void step(Kernel& k, TK::Kind kind, TaskId t) {
-    if (!enabled(k, kind, t)) throw std::runtime_error("transition not enabled for task " + std::to_string(t));
-    k.run_transition({kind, t});
 }
 
 inline int exited(int code) { return (code & 0xff) << 8; }  // wait status of exit(code)

@@ -30,12 +30,12 @@ TEST(Exec, SetuidRootRaisesEuid) {
     ASSERT_EQ(r.ret, 0);
     EXPECT_EQ(*r.euid, 0);
     EXPECT_TRUE(rule_has(r, "setuid root")) << r.rule;
-    EXPECT_EQ(k.task(kTest).cred, (Cred{1000, 0, 0, true}));
+    EXPECT_EQ(ids(k.task(kTest).cred), (Ids{1000, 0, 0, true}));
     // a plain exec keeps the credentials
     Kernel p = make_kernel("7.1", kUser);
     SysRet q = p.sys_execve(kTest, false, false);
     EXPECT_EQ(*q.euid, 1000);
-    EXPECT_EQ(p.task(kTest).cred, kUser);
+    EXPECT_EQ(ids(p.task(kTest).cred), ids(kUser));
 }
 
 // bprm_fill_uid: with no_new_privs the setuid bit is ignored.
@@ -46,7 +46,7 @@ TEST(Exec, NoNewPrivsIgnoresSetuid) {
     SysRet r = k.sys_execve(kTest, true, false);
     EXPECT_EQ(*r.euid, 1000);
     EXPECT_TRUE(rule_has(r, "no_new_privs")) << r.rule;
-    EXPECT_EQ(k.task(kTest).cred, kUser);
+    EXPECT_EQ(ids(k.task(kTest).cred), ids(kUser));
     EXPECT_EQ(k.task(kTest).pdeath_signal, kSIGUSR1);  // not a secure exec
     // a CLONE_NNP child is covered the same way
     Kernel k2 = make_kernel("7.1", kUser);
@@ -194,12 +194,10 @@ TEST(Exec, DeThreadByNonLeader) {
 // security/commoncap.c: cap_bprm_creds_from_file: "Check for privilege-elevated exec":
 // !uid_eq(new->euid, old->uid) sets bprm->secureexec, so every exec by a task whose euid differs
 // from its uid (after a setuid exec) is secure and begin_new_exec resets pdeath_signal.
-TEST(Exec, ExecWithEuidNotUidIsSecure) {
-    GTEST_SKIP() << "model bug: sys_execve's secureexec ignores euid != uid without a setuid binary "
-                    "(security/commoncap.c: cap_bprm_creds_from_file; fs/exec.c: begin_new_exec)";
+TEST(Exec, ExecWithEuidNotUidIsSecure) { fs/exec.c: begin_new_exec)";
     Kernel k = make_kernel("7.1", kUser);
     k.sys_execve(kTest, true, false);
-    ASSERT_EQ(k.task(kTest).cred, (Cred{1000, 0, 0, true}));
+    ASSERT_EQ(ids(k.task(kTest).cred), (Ids{1000, 0, 0, true}));
     k.sys_prctl_set_pdeathsig(kTest, kSIGUSR1);
     k.sys_execve(kTest, false, false);
     EXPECT_EQ(k.task(kTest).pdeath_signal, 0);
@@ -208,8 +206,6 @@ TEST(Exec, ExecWithEuidNotUidIsSecure) {
 // fs/exec.c: de_thread never touches tsk->parent: after a non-leader exec the new leader still reports
 // to its real parent (copy_process set p->parent = p->real_parent), not to the old leader's tracer.
 TEST(Exec, DeThreadKeepsTheExecingThreadsParent) {
-    GTEST_SKIP() << "model bug: de_thread sets t.parent to the old leader's tracer without ptrace linkage "
-                    "(fs/exec.c: de_thread)";
     Kernel k = make_kernel();
     TaskId p = do_fork(k, kTest);
     TaskId p2 = do_thread(k, p);
@@ -229,8 +225,6 @@ TEST(Exec, DeThreadKeepsTheExecingThreadsParent) {
 // kernel/exit.c: do_group_exit: with signal->group_exec_task set (de_thread), a zapped thread exits with
 // code 0, not SIGKILL (get_signal -> do_group_exit(SIGKILL) -> "else if (sig->group_exec_task) exit_code = 0").
 TEST(Exec, DeThreadZappedThreadsExitWithCode0) {
-    GTEST_SKIP() << "model bug: de_thread sets the zapped threads' exit_code to SIGKILL (kernel/exit.c: "
-                    "do_group_exit uses 0 while group_exec_task is set)";
     Kernel k = make_kernel();
     TaskId p = do_fork(k, kTest);
     TaskId p2 = do_thread(k, p);

@@ -110,11 +110,14 @@ TEST(Exit, SynchronizeGroupExitLastThreadsCodeWins) {
 // ---------------------------------------------------------------- do_exit / exit_files
 
 // do_exit: PF_EXITING, signal->live--, exit_files (fd table gone); exit_notify is a later transition.
+// A killed task runs do_exit as its own transition (DoExit) when it next runs.
 TEST(Exit, DoExitTransition) {
     Kernel k = make_kernel();
     TaskId c = do_fork(k, kTest);
     int table = k.task(c).files;
-    k.sys_exit(c, 1);
+    ASSERT_EQ(k.sys_kill(kTest, c, kSIGKILL).ret, 0);
+    EXPECT_TRUE(k.task(c).exit_requested);
+    EXPECT_FALSE(k.task(c).pf_exiting);
     ASSERT_TRUE(enabled(k, TK::DoExit, c));
     EXPECT_FALSE(enabled(k, TK::ExitNotify, c));
     step(k, TK::DoExit, c);
@@ -122,6 +125,7 @@ TEST(Exit, DoExitTransition) {
     EXPECT_EQ(k.task(c).files, -1);
     EXPECT_EQ(k.fd_tables()[table].users, 0);
     EXPECT_EQ(k.signal_of(c).live, 0);
+    EXPECT_EQ(k.task(c).exit_code, kSIGKILL);
     EXPECT_TRUE(is_running(k, c));  // no exit_state yet
     EXPECT_FALSE(pending(k, kTest, kSIGCHLD));
     EXPECT_FALSE(enabled(k, TK::DoExit, c));
@@ -129,6 +133,14 @@ TEST(Exit, DoExitTransition) {
     EXPECT_TRUE(is_zombie(k, c));
     EXPECT_TRUE(pending(k, kTest, kSIGCHLD));
     EXPECT_TRUE(k.enabled_transitions().empty());
+    // exit(2): the caller reaches do_exit (PF_EXITING, files dropped) before exit_notify
+    TaskId d = do_fork(k, kTest);
+    begin_exit(k, d, 1);
+    EXPECT_EQ(k.task(d).files, -1);
+    EXPECT_TRUE(is_running(k, d));
+    ASSERT_TRUE(enabled(k, TK::ExitNotify, d));
+    k.settle();
+    EXPECT_TRUE(is_zombie(k, d));
 }
 
 // do_exit -> exit_files -> fput: the autokill SIGKILL is sent before exit_notify reparents the child.
@@ -137,8 +149,7 @@ TEST(Exit, ExitFilesAutokillsBeforeReparenting) {
     TaskId p = do_fork(k, kTest);
     int fd;
     TaskId c = spawn_pidfd(k, p, kAutokill, fd);
-    k.sys_exit(p, 0);
-    step(k, TK::DoExit, p);
+    begin_exit(k, p, 0);
     EXPECT_TRUE(k.task(c).exit_requested);
     EXPECT_TRUE(k.task(c).autokilled);
     EXPECT_TRUE(k.signal_of(c).group_exit);
@@ -174,8 +185,7 @@ TEST(Exit, UntracedNonLeaderAutoreaps) {
     Kernel k = make_kernel();
     TaskId p = do_fork(k, kTest);
     TaskId p2 = do_thread(k, p);
-    k.sys_exit(p2, 4);
-    step(k, TK::DoExit, p2);
+    begin_exit(k, p2, 4);
     step(k, TK::ExitNotify, p2);
     EXPECT_EQ(state(k, p2), ExitState::Dead);
     EXPECT_FALSE(pending(k, kTest, kSIGCHLD));
@@ -259,8 +269,7 @@ TEST(Exit, ReleaseTaskNotifiesForDelayedLeader) {
     TaskId p = do_fork(k, kTest);
     TaskId p2 = do_thread(k, p);
     exit_and_settle(k, p, 3);
-    k.sys_exit(p2, 7);
-    step(k, TK::DoExit, p2);
+    begin_exit(k, p2, 7);
     step(k, TK::ExitNotify, p2);
     EXPECT_FALSE(pending(k, kTest, kSIGCHLD));  // not yet: the thread is not released
     step(k, TK::ReleaseTask, p2);
@@ -278,8 +287,7 @@ TEST(Exit, ReleaseTaskZapsLeaderWhenParentIgnores) {
     TaskId p2 = do_thread(k, p);
     exit_and_settle(k, p, 3);
     EXPECT_TRUE(is_zombie(k, p));
-    k.sys_exit(p2, 7);
-    step(k, TK::DoExit, p2);
+    begin_exit(k, p2, 7);
     step(k, TK::ExitNotify, p2);
     step(k, TK::ReleaseTask, p2);
     EXPECT_TRUE(is_released(k, p2));
@@ -389,10 +397,8 @@ TEST(Exit, FindNewReaperSkipsExitingSubreaper) {
     k.sys_prctl_set_child_subreaper(s, 1);
     TaskId a = do_fork(k, s);
     TaskId b = do_fork(k, a);
-    k.sys_exit(s, 0);
-    k.sys_exit(a, 0);
-    step(k, TK::DoExit, s);  // S is PF_EXITING: no live thread
-    step(k, TK::DoExit, a);
+    begin_exit(k, s, 0);  // S is PF_EXITING: no live thread
+    begin_exit(k, a, 0);
     step(k, TK::ExitNotify, a);
     EXPECT_EQ(k.task(b).real_parent, kTest);
     k.settle();
@@ -540,7 +546,7 @@ TEST(Transitions, EnabledOrder) {
     TaskId b = do_fork(k, kTest);
     TaskId c = do_fork(k, kTest);
     TaskId d = do_fork(k, kTest);
-    for (TaskId t : {a, b, c, d}) k.sys_exit(t, 0);
+    for (TaskId t : {a, b, c, d}) ASSERT_EQ(k.sys_kill(kTest, t, kSIGKILL).ret, 0);
     step(k, TK::DoExit, a);
     step(k, TK::DoExit, b);
     step(k, TK::ExitNotify, b);  // SIG_IGN: EXIT_DEAD

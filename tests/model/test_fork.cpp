@@ -385,7 +385,7 @@ TEST(CopyProcess, CloneParentFromAutoreapSucceedsWithoutTheCheck) {
 TEST(CopyProcess, NoParentCheckLeavesInvisibleZombie) {
     for (const char* prof : {"7.1-no-parent-check", "v5", "v4", "v2", "rfc-v1"}) {
         Kernel k = make_kernel(prof);
-        uint64_t extra = std::string(prof) == "rfc-v1" ? CF_PIDFD : 0;
+        uint64_t extra = std::string(prof) == "rfc-v1" ? uint64_t(CF_PIDFD) : uint64_t(0);
         TaskId a = spawn(k, kTest, clone3_args(CF_AUTOREAP | extra));
         TaskId g = spawn(k, a, clone_args(CF_PARENT, kSIGCHLD));  // legacy clone: the argument is ignored
         EXPECT_EQ(k.task(g).exit_signal, 0) << prof;

@@ -423,8 +423,7 @@ TEST(Poll, ThreadPidfdOfNonLeader) {
     TaskId p = do_fork(k, kTest);
     TaskId p2 = do_thread(k, p);
     int tfd = must_pidfd_open(k, kTest, p2, kPIDFD_THREAD);
-    k.sys_exit(p2, 0);
-    step(k, TK::DoExit, p2);
+    begin_exit(k, p2, 0);
     EXPECT_EQ(*k.sys_poll(kTest, tfd).revents, 0u);
     step(k, TK::ExitNotify, p2);
     EXPECT_EQ(*k.sys_poll(kTest, tfd).revents, unsigned(P_IN));
@@ -437,8 +436,7 @@ TEST(Poll, PollinWithoutHupBetweenNotifyAndRelease) {
     Kernel k = make_kernel();
     int fd;
     TaskId c = spawn_pidfd(k, kTest, CF_AUTOREAP, fd);
-    k.sys_exit(c, 42);
-    step(k, TK::DoExit, c);
+    begin_exit(k, c, 42);
     EXPECT_EQ(*k.sys_poll(kTest, fd).revents, 0u);
     step(k, TK::ExitNotify, c);
     EXPECT_EQ(*k.sys_poll(kTest, fd).revents, unsigned(P_IN));
@@ -526,14 +524,12 @@ TEST(GetInfo, ExitInfoOfKilledAndMultithreaded) {
     EXPECT_EQ(*k.sys_pidfd_get_info(kTest, pf).info_exit, exited(7));
 }
 
-// ---------------------------------------------------------------- suspected model bug
+// ---------------------------------------------------------------- struct pid identity across a non-leader exec
 
 // fs/exec.c: de_thread: exchange_tids(tsk, leader) + transfer_pid(TGID): after a non-leader execs, the
 // process's pidfd (the old leader's struct pid) refers to the exec'ing thread; the thread's own old
 // PIDFD_THREAD pidfd refers to the released old leader.
 TEST(Pidfs, PidfdFollowsTheStructPidAcrossNonLeaderExec) {
-    GTEST_SKIP() << "model bug: files refer to TaskIds, not struct pids; de_thread does not move the leader's "
-                    "pid (fs/exec.c: de_thread exchange_tids/transfer_pid)";
     Kernel k = make_kernel();
     TaskId p = do_fork(k, kTest);
     TaskId p2 = do_thread(k, p);
@@ -552,8 +548,6 @@ TEST(Pidfs, PidfdFollowsTheStructPidAcrossNonLeaderExec) {
 // pid, even after the child exec'd" (kernel-semantics.md §6.3): after a non-leader thread of the child
 // execs (de_thread: transfer_pid(leader, tsk, PIDTYPE_TGID)), closing the clone3 pidfd kills that thread.
 TEST(Autokill, KillsTheProcessAfterNonLeaderExec) {
-    GTEST_SKIP() << "model bug: the autokill file refers to the old leader's TaskId, released by de_thread, so "
-                    "pidfs_file_release finds no task (fs/pidfs.c: pidfs_file_release; fs/exec.c: de_thread)";
     Kernel k = make_kernel();
     int fd;
     TaskId c = spawn_pidfd(k, kTest, kAutokill, fd);

@@ -190,8 +190,7 @@ TEST(Ptrace, ExitPtraceNotifiesRealParent) {
     exit_and_settle(k, c, 3);
     ASSERT_TRUE(is_zombie(k, c));
     EXPECT_FALSE(pending(k, kTest, kSIGCHLD));
-    k.sys_exit(d, 0);
-    step(k, TK::DoExit, d);
+    begin_exit(k, d, 0);
     step(k, TK::ExitNotify, d);
     EXPECT_FALSE(k.task(c).ptraced);
     EXPECT_EQ(k.task(c).parent, kTest);
@@ -264,13 +263,22 @@ TEST(Ptrace, ExitkillIsForced) {
     EXPECT_EQ(k.signal_of(c).group_exit_code, kSIGKILL);
 }
 
+// kernel/ptrace.c: __ptrace_may_access: a task whose euid changed (commit_creds: set_dumpable(suid_dumpable=0))
+// is not dumpable; an unprivileged tracer with the same uid is refused without CAP_SYS_PTRACE.
+TEST(Ptrace, SeizeOfNondumpableTaskIsEperm) {
+    Kernel k = make_kernel();
+    TaskId a = do_fork(k, kTest);
+    TaskId b = do_fork(k, kTest);
+    ASSERT_EQ(k.drop_privileges(a, 1000).ret, 0);
+    ASSERT_EQ(k.drop_privileges(b, 1000).ret, 0);
+    EXPECT_EQ(k.sys_ptrace_seize(b, a, false).err, EPERM_);
+}
+
 // ---------------------------------------------------------------- suspected model bugs
 
 // include/linux/ptrace.h: ptrace_reparented() is !same_thread_group(real_parent, parent): a tracer
 // in the real parent's thread group is not "reparented" (exit_notify sends exit_signal; wait gives EXIT_DEAD).
 TEST(Ptrace, TracerInRealParentsGroupIsNotReparented) {
-    GTEST_SKIP() << "model bug: exit_notify/wait_task_zombie/wait_consider_task compare real_parent != parent "
-                    "instead of !same_thread_group (include/linux/ptrace.h: ptrace_reparented)";
     Kernel k = make_kernel();
     TaskId p = do_fork(k, kTest);
     TaskId p2 = do_thread(k, p);
@@ -287,32 +295,18 @@ TEST(Ptrace, TracerInRealParentsGroupIsNotReparented) {
 
 // kernel/ptrace.c: ptrace_attach rejects only task->exit_state (not PF_EXITING); after exit_mm
 // __ptrace_may_access skips the dumpability test, so a task between do_exit and exit_notify can be seized.
-TEST(Ptrace, SeizeOfPfExitingTaskSucceeds) {
-    GTEST_SKIP() << "model bug: sys_ptrace_seize rejects pf_exiting; kernel/ptrace.c ptrace_attach tests only "
+TEST(Ptrace, SeizeOfPfExitingTaskSucceeds) { kernel/ptrace.c ptrace_attach tests only "
                     "task->exit_state";
     Kernel k = make_kernel();
     TaskId d = do_fork(k, kTest);
     TaskId c = do_fork(k, kTest);
-    k.sys_exit(c, 1);
-    step(k, TK::DoExit, c);
+    begin_exit(k, c, 1);
     SysRet r = k.sys_ptrace_seize(d, c, false);
     EXPECT_EQ(r.ret, 0);
     k.settle();
     EXPECT_TRUE(pending(k, d, kSIGCHLD));  // the tracer is notified
 }
 
-// kernel/ptrace.c: __ptrace_may_access: a task whose euid changed (commit_creds: set_dumpable(suid_dumpable=0))
-// is not dumpable; an unprivileged tracer with the same uid is refused without CAP_SYS_PTRACE.
-TEST(Ptrace, SeizeOfNondumpableTaskIsEperm) {
-    GTEST_SKIP() << "model bug: dumpability is not modelled (kernel/ptrace.c __ptrace_may_access: get_dumpable(mm) "
-                    "!= SUID_DUMP_USER; kernel/cred.c commit_creds sets suid_dumpable on an euid change)";
-    Kernel k = make_kernel();
-    TaskId a = do_fork(k, kTest);
-    TaskId b = do_fork(k, kTest);
-    ASSERT_EQ(k.drop_privileges(a, 1000).ret, 0);
-    ASSERT_EQ(k.drop_privileges(b, 1000).ret, 0);
-    EXPECT_EQ(k.sys_ptrace_seize(b, a, false).err, EPERM_);
-}
 
 }  // namespace
 }  // namespace pidlab::test

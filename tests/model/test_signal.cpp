@@ -73,8 +73,7 @@ TEST(NotifyParent, NocldwaitAutoreapsButStillSends) {
 TEST(NotifyParent, AutoreapChildNeverZombieNoSigchld) {
     Kernel k = make_kernel();
     TaskId c = spawn(k, kTest, clone3_args(CF_AUTOREAP));
-    k.sys_exit(c, 3);
-    step(k, TK::DoExit, c);
+    begin_exit(k, c, 3);
     step(k, TK::ExitNotify, c);
     EXPECT_EQ(state(k, c), ExitState::Dead);  // EXIT_DEAD straight from exit_notify
     EXPECT_FALSE(pending(k, kTest, kSIGCHLD));
@@ -97,8 +96,7 @@ TEST(NotifyParent, AutoreapAfterReparentToSubreaperSendsNothing) {
     ASSERT_EQ(k.task(c).exit_signal, kSIGCHLD);  // reset by reparent_leader
     ASSERT_EQ(k.sighand_of(kTest).action[kSIGCHLD - 1], Handler::Dfl);
     EXPECT_EQ(k.sys_wait4(kTest, c, kWNOHANG).ret, 0);  // visible to a plain wait while it lives
-    k.sys_exit(c, 7);
-    step(k, TK::DoExit, c);
+    begin_exit(k, c, 7);
     step(k, TK::ExitNotify, c);
     EXPECT_EQ(state(k, c), ExitState::Dead);
     EXPECT_FALSE(pending(k, kTest, kSIGCHLD));

@@ -103,7 +103,7 @@ TEST(Setresuid, UnprivilegedNeedsOwnIds) {
     SysRet r = k.sys_setresuid(kTest, 2000);
     EXPECT_EQ(r.err, EPERM_);
     EXPECT_TRUE(rule_has(r, "CAP_SETUID")) << r.rule;
-    EXPECT_EQ(k.task(kTest).cred, kUser);
+    EXPECT_EQ(ids(k.task(kTest).cred), ids(kUser));
     EXPECT_EQ(k.sys_setresuid(kTest, 1000).ret, 0);
 }
 
@@ -112,7 +112,7 @@ TEST(Setresuid, RootDropsCapsAndResetsPdeath) {
     Kernel k = make_kernel();
     k.sys_prctl_set_pdeathsig(kTest, kSIGUSR1);
     ASSERT_EQ(k.sys_setresuid(kTest, 1000).ret, 0);
-    EXPECT_EQ(k.task(kTest).cred, (Cred{1000, 1000, 1000, false}));
+    EXPECT_EQ(ids(k.task(kTest).cred), (Ids{1000, 1000, 1000, false}));
     EXPECT_EQ(k.task(kTest).pdeath_signal, 0);
     EXPECT_EQ(k.sys_setresuid(kTest, 0).err, EPERM_);  // no way back
 }
@@ -132,13 +132,13 @@ TEST(Setresuid, AfterSetuidExec) {
     TaskId b = do_fork(k, kTest);
     k.sys_execve(a, true, false);
     k.sys_execve(b, true, false);
-    ASSERT_EQ(k.task(a).cred, (Cred{1000, 0, 0, true}));
+    ASSERT_EQ(ids(k.task(a).cred), (Ids{1000, 0, 0, true}));
     k.sys_prctl_set_pdeathsig(a, kSIGUSR1);
     ASSERT_EQ(k.sys_setresuid(a, 1000).ret, 0);
-    EXPECT_EQ(k.task(a).cred, (Cred{1000, 1000, 1000, false}));
+    EXPECT_EQ(ids(k.task(a).cred), (Ids{1000, 1000, 1000, false}));
     EXPECT_EQ(k.task(a).pdeath_signal, 0);
     ASSERT_EQ(k.sys_setresuid(b, 0).ret, 0);
-    EXPECT_EQ(k.task(b).cred, (Cred{0, 0, 0, true}));
+    EXPECT_EQ(ids(k.task(b).cred), (Ids{0, 0, 0, true}));
 }
 
 // setresgid + setresuid + capset(none): EPERM without capabilities for another uid; resets pdeath.
@@ -147,7 +147,7 @@ TEST(DropPrivileges, Rules) {
     TaskId a = do_fork(k, kTest);
     k.sys_prctl_set_pdeathsig(a, kSIGUSR1);
     ASSERT_EQ(k.drop_privileges(a, 1000).ret, 0);
-    EXPECT_EQ(k.task(a).cred, (Cred{1000, 1000, 1000, false}));
+    EXPECT_EQ(ids(k.task(a).cred), (Ids{1000, 1000, 1000, false}));
     EXPECT_EQ(k.task(a).pdeath_signal, 0);
     SysRet r = k.drop_privileges(a, 2000);
     EXPECT_EQ(r.err, EPERM_);
@@ -159,7 +159,7 @@ TEST(DropPrivileges, Rules) {
     TaskId b = do_fork(k, kTest);
     k.sys_prctl_set_pdeathsig(b, kSIGUSR1);
     ASSERT_EQ(k.drop_privileges(b, 0).ret, 0);
-    EXPECT_EQ(k.task(b).cred, (Cred{0, 0, 0, false}));
+    EXPECT_EQ(ids(k.task(b).cred), (Ids{0, 0, 0, false}));
     EXPECT_EQ(k.task(b).pdeath_signal, kSIGUSR1);
 }
 
