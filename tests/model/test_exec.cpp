@@ -194,7 +194,7 @@ TEST(Exec, DeThreadByNonLeader) {
 // security/commoncap.c: cap_bprm_creds_from_file: "Check for privilege-elevated exec":
 // !uid_eq(new->euid, old->uid) sets bprm->secureexec, so every exec by a task whose euid differs
 // from its uid (after a setuid exec) is secure and begin_new_exec resets pdeath_signal.
-TEST(Exec, ExecWithEuidNotUidIsSecure) { fs/exec.c: begin_new_exec)";
+TEST(Exec, ExecWithEuidNotUidIsSecure) {
     Kernel k = make_kernel("7.1", kUser);
     k.sys_execve(kTest, true, false);
     ASSERT_EQ(ids(k.task(kTest).cred), (Ids{1000, 0, 0, true}));

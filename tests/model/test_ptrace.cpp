@@ -295,8 +295,7 @@ TEST(Ptrace, TracerInRealParentsGroupIsNotReparented) {
 
 // kernel/ptrace.c: ptrace_attach rejects only task->exit_state (not PF_EXITING); after exit_mm
 // __ptrace_may_access skips the dumpability test, so a task between do_exit and exit_notify can be seized.
-TEST(Ptrace, SeizeOfPfExitingTaskSucceeds) { kernel/ptrace.c ptrace_attach tests only "
-                    "task->exit_state";
+TEST(Ptrace, SeizeOfPfExitingTaskSucceeds) {
     Kernel k = make_kernel();
     TaskId d = do_fork(k, kTest);
     TaskId c = do_fork(k, kTest);
