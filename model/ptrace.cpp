@@ -35,7 +35,7 @@ SysRet Kernel::sys_ptrace_seize(TaskId current, TaskId target, bool exitkill) {
     // cap_ptrace_access_check: the target's capabilities must be a subset of the tracer's
     if (tc.caps && !c.caps) return fail(EPERM_, "security/commoncap.c: cap_ptrace_access_check");
     if (tasks_[target].exit_state != ExitState::Running)
-        return fail(EPERM_, "kernel/ptrace.c: ptrace_attach (task->exit_state is set)");
+        return fail(EPERM_, "kernel/ptrace.c: ptrace_attach (the task is exiting: exit_state is set)");
     if (tasks_[target].ptraced) return fail(EPERM_, "kernel/ptrace.c: ptrace_attach (already traced)");
     Task& t = tasks_[target];
     t.ptraced = true;
