@@ -27,6 +27,9 @@ int cmd_replay(const ReplayArgs& a);
 // Each adds its subcommand to `app` and returns the function that runs it.
 Runner add_replay(CLI::App& app);
 Runner add_profiles(CLI::App& app);
+Runner add_explore(CLI::App& app);
 Runner add_crosscheck(CLI::App& app);
+Runner add_random(CLI::App& app);
+Runner add_difftest(CLI::App& app);
 
 }  // namespace pidlab::cli

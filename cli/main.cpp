@@ -26,7 +26,10 @@ int main(int argc, char** argv) {
     };
     add(cli::add_replay(app));
     add(cli::add_profiles(app));
+    add(cli::add_explore(app));
     add(cli::add_crosscheck(app));
+    add(cli::add_random(app));
+    add(cli::add_difftest(app));
 
     try {
         app.parse(argc, argv);

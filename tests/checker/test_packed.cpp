@@ -47,7 +47,9 @@ TEST_P(PackedAgreesWithModel, SameStatesLevelByLevelAndSameViolations) {
     for (const auto& f : found) a.push_back({invariants()[f.inv].name, f.path.size()});
     for (const auto& c : mres.counterexamples) b.push_back({c.invariant, c.ops.size()});
     EXPECT_EQ(a, b);
-    if (n >= 2) EXPECT_FALSE(a.empty());  // the CLONE_PARENT leak needs two created tasks
+    if (n >= 2) {
+        EXPECT_FALSE(a.empty());  // the CLONE_PARENT leak needs two created tasks
+    }
 }
 
 INSTANTIATE_TEST_SUITE_P(SmallN, PackedAgreesWithModel, ::testing::Values(1, 2, 3, 4));

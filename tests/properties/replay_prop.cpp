@@ -93,11 +93,14 @@ RC_GTEST_PROP(Format, json_round_trip, ()) {
 RC_GTEST_PROP(Generators, fast_runner_agrees_with_replay, ()) {
     const auto p = any_profile();
     const uint64_t seed = *rc::gen::arbitrary<uint64_t>();
+    const bool unprivileged = *rc::gen::arbitrary<bool>();  // T as uid 1000 without capabilities
+    const int uid = unprivileged ? 1000 : 0;
     const prop::GenConfig cfg;
-    prop::FastRunner fr(p, cfg, checker::all_invariants());
+    prop::FastRunner fr(p, cfg, checker::all_invariants(), uid, !unprivileged);
     const int at = fr.run_case(seed, 30);
-    const auto w = prop::name_case(p, cfg, fr.steps(), 0);
+    const auto w = prop::name_case(p, cfg, fr.steps(), 0, uid, !unprivileged);
     const auto s = w.scenario();
+    RC_ASSERT(s.root_uid == uid);
     RC_ASSERT(s.steps.size() == fr.steps().size());
     const auto v = prop::find_violation(s, p, checker::all_invariants());
     RC_ASSERT(!v.error.has_value());
@@ -110,7 +113,7 @@ RC_GTEST_PROP(Generators, fast_runner_agrees_with_replay, ()) {
         }
         RC_ASSERT(names == v.invariants);
     }
-    prop::World g(p, cfg.limits);
+    prop::World g(p, cfg.limits, uid, !unprivileged);
     g.watch(checker::all_invariants());
     prop::FastChooser ch(seed);
     g.run_random(cfg, ch, 30, true);
