@@ -2,6 +2,9 @@
 
 #include <array>
 #include <charconv>
+#include <cstdint>
+#include <optional>
+#include <tuple>
 #include <utility>
 
 namespace pidlab::names {
@@ -71,6 +74,49 @@ constexpr std::array<std::pair<unsigned, std::string_view>, 6> kPollBits{{
     {P_ERR, "POLLERR"}, {P_HUP, "POLLHUP"}, {P_NVAL, "POLLNVAL"},
 }};
 
+// name -> index into one of the tables above: open addressing over an FNV-1a
+// hash, built at compile time (the same answers as a linear search, faster).
+template <class Table>
+class NameIndex {
+public:
+    constexpr explicit NameIndex(const Table& t) : table_(t) {
+        for (auto& s : slots_) s = -1;
+        for (size_t i = 0; i < t.size(); ++i) {
+            size_t h = hash(name_of(t[i])) % kSlots;
+            while (slots_[h] >= 0) h = (h + 1) % kSlots;
+            slots_[h] = static_cast<int16_t>(i);
+        }
+    }
+    constexpr std::optional<size_t> find(std::string_view name) const {
+        for (size_t h = hash(name) % kSlots;; h = (h + 1) % kSlots) {
+            if (slots_[h] < 0) return std::nullopt;
+            if (name_of(table_[slots_[h]]) == name) return static_cast<size_t>(slots_[h]);
+        }
+    }
+
+private:
+    static constexpr size_t kSlots = 128;  // > 2 x the largest table: short probes, always an empty slot
+    static_assert(std::tuple_size_v<Table> * 2 <= kSlots);
+    template <class E>
+    static constexpr std::string_view name_of(const E& e) {
+        if constexpr (requires { e.name; }) return e.name;
+        else return e.second;
+    }
+    static constexpr uint32_t hash(std::string_view s) {
+        uint32_t h = 2166136261u;
+        for (char c : s) h = (h ^ static_cast<unsigned char>(c)) * 16777619u;
+        return h;
+    }
+    const Table& table_;
+    int16_t slots_[kSlots]{};
+};
+
+constexpr NameIndex kSignalIndex{kSignals};
+constexpr NameIndex kErrnoIndex{kErrnos};
+constexpr NameIndex kCloneFlagIndex{kCloneFlags};
+constexpr NameIndex kWaitOptionIndex{kWaitOptions};
+constexpr NameIndex kPollBitIndex{kPollBits};
+
 std::optional<int> parse_int(std::string_view s) {
     int v = 0;
     auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
@@ -81,8 +127,7 @@ std::optional<int> parse_int(std::string_view s) {
 }  // namespace
 
 std::optional<int> signal_number(std::string_view name) {
-    for (const auto& s : kSignals)
-        if (s.name == name) return s.num;
+    if (auto i = kSignalIndex.find(name)) return kSignals[*i].num;
     if (name == "SIGIOT") return 6;
     if (name == "SIGPOLL") return 29;
     if (name == "SIGRTMIN") return 32;
@@ -103,8 +148,7 @@ std::string signal_name(int sig) {
 }
 
 std::optional<int> errno_number(std::string_view name) {
-    for (const auto& e : kErrnos)
-        if (e.name == name) return e.num;
+    if (auto i = kErrnoIndex.find(name)) return kErrnos[*i].num;
     if (name == "EWOULDBLOCK") return 11;
     return std::nullopt;
 }
@@ -116,8 +160,7 @@ std::string errno_name(int err) {
 }
 
 std::optional<uint64_t> clone_flag(std::string_view name) {
-    for (const auto& f : kCloneFlags)
-        if (f.name == name) return f.bit;
+    if (auto i = kCloneFlagIndex.find(name)) return kCloneFlags[*i].bit;
     return std::nullopt;
 }
 
@@ -140,8 +183,7 @@ std::string clone_flags_string(uint64_t flags) {
 }
 
 std::optional<unsigned> wait_option(std::string_view name) {
-    for (const auto& [bit, n] : kWaitOptions)
-        if (n == name) return bit;
+    if (auto i = kWaitOptionIndex.find(name)) return kWaitOptions[*i].first;
     if (name == "WSTOPPED") return W_UNTRACED;
     return std::nullopt;
 }
@@ -157,8 +199,7 @@ std::string wait_options_string(unsigned options) {
 }
 
 std::optional<unsigned> poll_bit(std::string_view name) {
-    for (const auto& [bit, n] : kPollBits)
-        if (n == name) return bit;
+    if (auto i = kPollBitIndex.find(name)) return kPollBits[*i].first;
     return std::nullopt;
 }
 

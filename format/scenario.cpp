@@ -4,12 +4,13 @@
 #include <charconv>
 #include <filesystem>
 #include <fstream>
-#include <set>
 #include <sstream>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
 #include "format/names.hpp"
+#include "format/scenario_reader.hpp"
 
 namespace pidlab::scenario {
 
@@ -22,498 +23,52 @@ FormatError::FormatError(std::string file_, std::string path_, std::string probl
 
 namespace {
 
-struct OpInfo {
-    Op op;
-    const char* name;
-    std::vector<const char*> keys;  // argument keys allowed besides task/op/expect/comment
-};
+using reader::Kind;
+using reader::Path;
+using reader::Reader;
+using reader::kOps;
 
-const std::vector<OpInfo>& op_table() {
-    static const std::vector<OpInfo> t = {
-        {Op::Fork, "fork", {"child"}},
-        {Op::Clone3, "clone3", {"flags", "exit_signal", "child", "pidfd"}},
-        {Op::Clone, "clone", {"flags", "exit_signal", "child", "pidfd"}},
-        {Op::ThreadCreate, "thread_create", {"child"}},
-        {Op::Exit, "exit", {"code"}},
-        {Op::ExitGroup, "exit_group", {"code"}},
-        {Op::Kill, "kill", {"target", "sig"}},
-        {Op::PidfdSendSignal, "pidfd_send_signal", {"fd", "sig"}},
-        {Op::Sigaction, "sigaction", {"sig", "handler", "flags"}},
-        {Op::Waitpid, "waitpid", {"target", "options"}},
-        {Op::Waitid, "waitid", {"idtype", "target", "fd", "options"}},
-        {Op::PidfdOpen, "pidfd_open", {"target", "flags", "fd"}},
-        {Op::Close, "close", {"fd"}},
-        {Op::Dup, "dup", {"fd", "as"}},
-        {Op::Poll, "poll", {"fd"}},
-        {Op::PidfdGetInfo, "pidfd_get_info", {"fd"}},
-        {Op::Prctl, "prctl", {"option", "value"}},
-        {Op::DropPrivileges, "drop_privileges", {"uid"}},
-        {Op::Execve, "execve", {"setuid_root", "keep_fds"}},
-        {Op::Ptrace, "ptrace", {"request", "target", "options"}},
-        {Op::SignalPending, "signal_pending", {"sig"}},
-        {Op::Observe, "observe", {"target"}},
-        {Op::Setresuid, "setresuid", {"uid"}},
-    };
-    return t;
-}
+// nlohmann::json: the reference. Objects are std::maps: members sorted by key,
+// no duplicates (the parser callback rejects them).
+struct NlohmannDom {
+    using Value = const json*;
+    static constexpr bool kFast = false;
 
-std::string type_name(const json& j) {
-    switch (j.type()) {
-        case json::value_t::null: return "null";
-        case json::value_t::object: return "an object";
-        case json::value_t::array: return "an array";
-        case json::value_t::string: return "a string";
-        case json::value_t::boolean: return "a boolean";
-        case json::value_t::number_integer:
-        case json::value_t::number_unsigned: return "an integer";
-        case json::value_t::number_float: return "a number with a fraction";
-        default: return "an unsupported value";
-    }
-}
-
-// Reads one scenario, tracking the JSON path for every error.
-class Reader {
-public:
-    explicit Reader(std::string file) : file_(std::move(file)) {}
-
-    [[noreturn]] void fail(const std::string& path, const std::string& problem) const {
-        throw FormatError(file_, path, problem);
-    }
-
-    const json& need(const json& obj, const std::string& path, const char* key) const {
-        auto it = obj.find(key);
-        if (it == obj.end()) fail(path, std::string("missing required key \"") + key + "\"");
-        return *it;
-    }
-
-    std::string string_of(const json& j, const std::string& path) const {
-        if (!j.is_string()) fail(path, "expected a string, found " + type_name(j));
-        return j.get<std::string>();
-    }
-    long long int_of(const json& j, const std::string& path, long long lo, long long hi) const {
-        if (!j.is_number_integer()) fail(path, "expected an integer, found " + type_name(j));
-        auto range = "out of range [" + std::to_string(lo) + ", " + std::to_string(hi) + "]";
-        long long v;
-        if (j.is_number_unsigned()) {
-            auto u = j.get<unsigned long long>();
-            // hi < 0: no unsigned value fits (and a cast would wrap 2^64-1 to -1).
-            if (hi < 0 || u > static_cast<unsigned long long>(hi)) fail(path, "integer " + std::to_string(u) + " " + range);
-            v = static_cast<long long>(u);
-        } else {
-            v = j.get<long long>();
+    static Kind kind(Value v) {
+        switch (v->type()) {
+            case json::value_t::null: return Kind::Null;
+            case json::value_t::object: return Kind::Object;
+            case json::value_t::array: return Kind::Array;
+            case json::value_t::string: return Kind::String;
+            case json::value_t::boolean: return Kind::Bool;
+            case json::value_t::number_unsigned: return Kind::Unsigned;
+            case json::value_t::number_integer: return Kind::Signed;
+            case json::value_t::number_float: return Kind::Float;
+            default: return Kind::Other;
         }
-        if (v < lo || v > hi) fail(path, "integer " + std::to_string(v) + " " + range);
-        return v;
     }
-    bool bool_of(const json& j, const std::string& path) const {
-        if (!j.is_boolean()) fail(path, "expected true or false, found " + type_name(j));
-        return j.get<bool>();
-    }
-    std::string ident_of(const json& j, const std::string& path) const {
-        auto s = string_of(j, path);
-        if (!names::is_identifier(s)) fail(path, "\"" + s + "\" is not an identifier ([A-Za-z_][A-Za-z0-9_]*, at most 64)");
-        return s;
-    }
-    // A signal by name or number; 0 means none.
-    int signal_of(const json& j, const std::string& path, int hi = names::kNSIG) const {
-        if (j.is_number_integer()) return static_cast<int>(int_of(j, path, 0, hi));
-        if (!j.is_string()) fail(path, "expected a signal name or number, found " + type_name(j));
-        auto s = j.get<std::string>();
-        if (s == "0") return 0;
-        auto n = names::signal_number(s);
-        if (!n) fail(path, "unknown signal \"" + s + "\"");
-        return *n;
-    }
-    int errno_of(const json& j, const std::string& path) const {
-        auto s = string_of(j, path);
-        auto n = names::errno_number(s);
-        if (!n) fail(path, "unknown errno name \"" + s + "\"");
-        return *n;
+    static std::string_view str(Value v) { return v->get_ref<const std::string&>(); }
+    static bool boolean(Value v) { return v->get<bool>(); }
+    static uint64_t uint(Value v) { return v->get<uint64_t>(); }
+    static int64_t sint(Value v) { return v->get<int64_t>(); }
+    static size_t size(Value v) { return v->size(); }
+    template <class F>
+    static void elements(Value arr, F&& f) {
+        size_t i = 0;
+        for (const auto& e : *arr) f(i++, &e);
     }
     template <class F>
-    unsigned bits_of(const json& j, const std::string& path, const char* what, F lookup) const {
-        if (!j.is_array()) fail(path, std::string("expected an array of ") + what + " names, found " + type_name(j));
-        unsigned bits = 0;
-        for (size_t i = 0; i < j.size(); ++i) {
-            auto p = path + "[" + std::to_string(i) + "]";
-            auto s = string_of(j[i], p);
-            auto b = lookup(s);
-            if (!b) fail(p, std::string("unknown ") + what + " \"" + s + "\"");
-            bits |= *b;
-        }
-        return bits;
+    static void members(Value obj, F&& f) {
+        for (auto it = obj->begin(); it != obj->end(); ++it) f(std::string_view(it.key()), &*it);
     }
-
-    void check_keys(const json& obj, const std::string& path, const std::vector<const char*>& allowed) const {
-        for (auto it = obj.begin(); it != obj.end(); ++it) {
-            if (std::find_if(allowed.begin(), allowed.end(), [&](const char* k) { return it.key() == k; }) ==
-                allowed.end())
-                fail(path.empty() ? it.key() : path + "." + it.key(), "unknown key \"" + it.key() + "\"");
-        }
+    template <class F>
+    static void sorted_members(Value obj, F&& f) {
+        members(obj, f);
     }
-
-    WaitStatus status_of(const json& j, const std::string& path) const {
-        if (!j.is_object() || j.size() != 1)
-            fail(path, "expected {\"exited\": N} or {\"signaled\": SIG}, found " + type_name(j));
-        if (j.contains("exited")) return {false, static_cast<int>(int_of(j["exited"], path + ".exited", 0, 255))};
-        if (j.contains("signaled")) return {true, signal_of(j["signaled"], path + ".signaled")};
-        fail(path + "." + j.begin().key(), "unknown key \"" + j.begin().key() + "\" (exited or signaled)");
+    static const json* find(Value obj, std::string_view key) {
+        auto it = obj->find(std::string(key));
+        return it == obj->end() ? nullptr : &*it;
     }
-
-    Observation observation(const json& j, const std::string& path, bool task_only, bool expectation = true) const {
-        if (!j.is_object()) fail(path, "expected an object, found " + type_name(j));
-        static const std::vector<const char*> task_keys = {"state", "parent", "exit_signal", "no_new_privs", "euid",
-                                                           "subreaper"};
-        static const std::vector<const char*> all_keys = {
-            "ret",   "errno",  "pid",    "status",       "revents", "exit",      "value",        "euid",
-            "pending", "state", "parent", "exit_signal", "no_new_privs", "subreaper", "error", "rule"};
-        check_keys(j, path, task_only ? task_keys : all_keys);
-        Observation o;
-        for (auto it = j.begin(); it != j.end(); ++it) {
-            const auto& k = it.key();
-            const auto& v = *it;
-            auto p = path + "." + k;
-            if (k == "ret") {
-                if (v.is_string()) {
-                    if (v.get<std::string>() != "ok") fail(p, "expected \"ok\" or a number");
-                    o.ret = Ret{true, 0};
-                } else {
-                    o.ret = Ret{false, int_of(v, p, -(1LL << 40), 1LL << 40)};
-                }
-            } else if (k == "errno") {
-                o.err = errno_of(v, p);
-            } else if (k == "pid") {
-                o.pid = ident_of(v, p);
-            } else if (k == "status") {
-                o.status = status_of(v, p);
-            } else if (k == "revents") {
-                if (!v.is_array()) fail(p, "expected an array of poll bit names, found " + type_name(v));
-                unsigned set = 0, clear = 0;
-                for (size_t i = 0; i < v.size(); ++i) {
-                    auto pi = p + "[" + std::to_string(i) + "]";
-                    auto s = string_of(v[i], pi);
-                    bool neg = !s.empty() && s[0] == '!';
-                    auto b = names::poll_bit(neg ? s.substr(1) : s);
-                    if (!b) fail(pi, "unknown poll bit \"" + s + "\"");
-                    (neg ? clear : set) |= *b;
-                }
-                o.revents = set;
-                // An empty list means: nothing set.
-                // An empty list means: nothing set (as an expectation; an observation is exact anyway).
-                if (v.empty() && expectation)
-                    clear = names::P_IN | names::P_PRI | names::P_OUT | names::P_ERR | names::P_HUP | names::P_NVAL;
-                if (clear) o.revents_clear = clear;
-            } else if (k == "exit") {
-                if (v.is_null()) o.exit = std::optional<WaitStatus>{};
-                else o.exit = std::optional<WaitStatus>{status_of(v, p)};
-            } else if (k == "value") {
-                o.value = int_of(v, p, -(1LL << 40), 1LL << 40);
-            } else if (k == "euid") {
-                o.euid = static_cast<int>(int_of(v, p, 0, 0x7fffffffLL));  // stored as int: no wrap to negative
-            } else if (k == "pending") {
-                o.pending = bool_of(v, p);
-            } else if (k == "state") {
-                auto s = string_of(v, p);
-                if (s != "running" && s != "zombie" && s != "reaped")
-                    fail(p, "unknown state \"" + s + "\" (running, zombie or reaped)");
-                o.state = s;
-            } else if (k == "parent") {
-                o.parent = ident_of(v, p);
-            } else if (k == "exit_signal") {
-                if (v.is_number_integer()) o.exit_signal = static_cast<int>(int_of(v, p, -1, 255));
-                else o.exit_signal = signal_of(v, p);
-            } else if (k == "no_new_privs") {
-                o.no_new_privs = bool_of(v, p);
-            } else if (k == "subreaper") {
-                o.subreaper = bool_of(v, p);
-            } else if (k == "error") {
-                o.error = string_of(v, p);
-            } else if (k == "rule") {
-                o.rule = string_of(v, p);
-            }
-        }
-        return o;
-    }
-
-    Scenario scenario(const json& root) {
-        Scenario s;
-        s.file = file_;
-        if (!root.is_object()) fail("", "a scenario is a JSON object, found " + type_name(root));
-        check_keys(root, "", {"name", "description", "kernel", "root", "steps", "final", "violates", "comment"});
-        if (root.contains("name")) s.name = string_of(root["name"], "name");
-        if (s.name.empty()) s.name = std::filesystem::path(file_).stem().string();
-        if (root.contains("description")) s.description = string_of(root["description"], "description");
-        if (root.contains("comment")) string_of(root["comment"], "comment");
-        if (root.contains("kernel")) {
-            s.kernel = string_of(root["kernel"], "kernel");
-            if (s.kernel.empty()) fail("kernel", "empty kernel revision");
-        }
-        if (root.contains("violates")) s.violates = ident_of(root["violates"], "violates");
-        if (root.contains("root")) {
-            const auto& r = root["root"];
-            if (!r.is_object()) fail("root", "expected an object, found " + type_name(r));
-            check_keys(r, "root", {"uid", "caps"});
-            if (r.contains("uid")) s.root_uid = static_cast<int>(int_of(r["uid"], "root.uid", 0, 65535));
-            if (r.contains("caps")) {
-                auto c = string_of(r["caps"], "root.caps");
-                if (c != "all" && c != "none") fail("root.caps", "expected \"all\" or \"none\", found \"" + c + "\"");
-                s.root_caps = c == "all";
-            }
-        }
-        const auto& steps = need(root, "", "steps");
-        if (!steps.is_array()) fail("steps", "expected an array, found " + type_name(steps));
-        if (steps.size() > kMaxSteps) fail("steps", "more than " + std::to_string(kMaxSteps) + " steps");
-        tasks_ = {"init", "T"};
-        for (size_t i = 0; i < steps.size(); ++i) s.steps.push_back(step(steps[i], "steps[" + std::to_string(i) + "]"));
-        s.tasks = tasks_;
-        if (root.contains("final")) {
-            const auto& f = root["final"];
-            if (!f.is_object()) fail("final", "expected an object, found " + type_name(f));
-            for (auto it = f.begin(); it != f.end(); ++it) {
-                auto p = "final." + it.key();
-                if (!known_task(it.key())) fail(p, "undefined task \"" + it.key() + "\"");
-                s.final.emplace_back(it.key(), observation(*it, p, true));
-            }
-        }
-        return s;
-    }
-
-private:
-    bool known_task(const std::string& n) const { return std::find(tasks_.begin(), tasks_.end(), n) != tasks_.end(); }
-
-    std::string task_ref(const json& j, const std::string& p) const {
-        auto n = ident_of(j, p);
-        if (!known_task(n)) fail(p, "undefined task \"" + n + "\" (not created by an earlier step)");
-        return n;
-    }
-    std::string new_task(const json& j, const std::string& p) {
-        auto n = ident_of(j, p);
-        if (known_task(n)) fail(p, "duplicate task name \"" + n + "\"");
-        if (tasks_.size() >= kMaxTasks) fail(p, "more than " + std::to_string(kMaxTasks) + " tasks");
-        tasks_.push_back(n);
-        return n;
-    }
-    std::string fd_ref(const json& j, const std::string& p) const {
-        auto n = ident_of(j, p);
-        if (!fds_.count(n)) fail(p, "undefined fd \"" + n + "\" (not opened by an earlier step)");
-        return n;
-    }
-    std::string new_fd(const json& j, const std::string& p) {
-        auto n = ident_of(j, p);
-        fds_.insert(n);
-        return n;
-    }
-
-    void clone_flags(const json& j, const std::string& p, Step& st) const {
-        if (!j.is_array()) fail(p, "expected an array of clone flag names, found " + type_name(j));
-        for (size_t i = 0; i < j.size(); ++i) {
-            auto pi = p + "[" + std::to_string(i) + "]";
-            uint64_t bits = 0;
-            if (j[i].is_number_unsigned() || j[i].is_number_integer()) {
-                bits = static_cast<uint64_t>(int_of(j[i], pi, 1, (1LL << 62)));
-            } else if (j[i].is_string() && j[i].get<std::string>().rfind("0x", 0) == 0) {
-                auto s = j[i].get<std::string>();
-                // Hex digits only: no sign, no blanks, no second "0x", at most 64 bits, not 0.
-                auto [end, ec] = std::from_chars(s.data() + 2, s.data() + s.size(), bits, 16);
-                if (s.size() == 2 || ec != std::errc{} || end != s.data() + s.size() || bits == 0)
-                    fail(pi, "bad hexadecimal flag value \"" + s + "\"");
-            } else {
-                auto s = string_of(j[i], pi);
-                auto b = names::clone_flag(s);
-                if (!b) fail(pi, "unknown clone flag \"" + s + "\"");
-                if (*b == names::CF_VFORK) fail(pi, "CLONE_VFORK is not supported: the parent would block");
-                st.flags |= *b;
-                continue;
-            }
-            // A number is an ABI value. Bits below 34 mean the same in every revision;
-            // bits 34 and up are decoded by the kernel revision that runs the step.
-            constexpr uint64_t kRevisionBits = ~((1ULL << 34) - 1);
-            if (bits & 0xff) fail(pi, "CSIGNAL bits are given with exit_signal, not in flags");
-            st.flags |= bits & ~kRevisionBits;
-            st.raw_flags |= bits & kRevisionBits;
-        }
-    }
-
-    Step step(const json& j, const std::string& path) {
-        if (!j.is_object()) fail(path, "a step is an object, found " + type_name(j));
-        Step st;
-        auto opname = string_of(need(j, path, "op"), path + ".op");
-        const OpInfo* info = nullptr;
-        for (const auto& oi : op_table())
-            if (opname == oi.name) info = &oi;
-        if (!info) fail(path + ".op", "unknown op \"" + opname + "\"");
-        st.op = info->op;
-        std::vector<const char*> allowed = {"task", "op", "expect", "comment"};
-        allowed.insert(allowed.end(), info->keys.begin(), info->keys.end());
-        check_keys(j, path, allowed);
-        st.task = task_ref(need(j, path, "task"), path + ".task");
-        auto has = [&](const char* k) { return j.contains(k); };
-        auto at = [&](const char* k) -> const json& { return j[k]; };
-        auto p = [&](const char* k) { return path + "." + k; };
-
-        switch (st.op) {
-            case Op::Fork:
-            case Op::ThreadCreate:
-                st.child = new_task(need(j, path, "child"), p("child"));
-                break;
-            case Op::Clone3:
-            case Op::Clone: {
-                if (has("flags")) clone_flags(at("flags"), p("flags"), st);
-                if (has("exit_signal")) {
-                    if (at("exit_signal").is_number_integer())
-                        st.exit_signal = static_cast<int>(int_of(at("exit_signal"), p("exit_signal"), 0,
-                                                                 st.op == Op::Clone ? 255 : 1023));
-                    else
-                        st.exit_signal = signal_of(at("exit_signal"), p("exit_signal"));
-                } else {
-                    st.exit_signal = st.op == Op::Clone ? names::kSIGCHLD : 0;
-                }
-                st.child = new_task(need(j, path, "child"), p("child"));
-                if (st.flags & names::CF_PIDFD) {
-                    st.new_fd = new_fd(need(j, path, "pidfd"), p("pidfd"));
-                } else if (has("pidfd")) {
-                    if (!st.raw_flags) fail(p("pidfd"), "a pidfd name without CLONE_PIDFD in flags");
-                    st.new_fd = new_fd(at("pidfd"), p("pidfd"));
-                }
-                break;
-            }
-            case Op::Exit:
-            case Op::ExitGroup:
-                if (has("code")) st.code = static_cast<int>(int_of(at("code"), p("code"), 0, 255));
-                break;
-            case Op::Kill:
-                st.target = task_ref(need(j, path, "target"), p("target"));
-                st.sig = signal_of(need(j, path, "sig"), p("sig"), 255);
-                if (st.sig == names::kSIGSTOP || st.sig == 20 || st.sig == 21 || st.sig == 22)
-                    fail(p("sig"), "stop signals are not modelled");
-                break;
-            case Op::PidfdSendSignal:
-                st.fd = fd_ref(need(j, path, "fd"), p("fd"));
-                st.sig = signal_of(need(j, path, "sig"), p("sig"), 255);
-                if (st.sig == names::kSIGSTOP || st.sig == 20 || st.sig == 21 || st.sig == 22)
-                    fail(p("sig"), "stop signals are not modelled");
-                break;
-            case Op::Sigaction: {
-                st.sig = signal_of(need(j, path, "sig"), p("sig"));
-                if (st.sig == 0) fail(p("sig"), "sigaction needs a signal");
-                auto h = string_of(need(j, path, "handler"), p("handler"));
-                if (h == "SIG_DFL") st.handler = Handler::Dfl;
-                else if (h == "SIG_IGN") st.handler = Handler::Ign;
-                else if (h == "catch") st.handler = Handler::Catch;
-                else fail(p("handler"), "unknown handler \"" + h + "\" (SIG_DFL, SIG_IGN or catch)");
-                if (has("flags")) st.flags = bits_of(at("flags"), p("flags"), "sigaction flag", names::sigaction_flag);
-                break;
-            }
-            case Op::Waitpid: {
-                const auto& t = need(j, path, "target");
-                if (t.is_number_integer()) {
-                    if (int_of(t, p("target"), -1, -1) == -1) st.target_any = true;
-                } else {
-                    st.target = task_ref(t, p("target"));
-                }
-                if (has("options")) st.options = bits_of(at("options"), p("options"), "wait option", names::wait_option);
-                break;
-            }
-            case Op::Waitid: {
-                auto id = string_of(need(j, path, "idtype"), p("idtype"));
-                if (id == "P_PID") {
-                    st.idtype = IdType::Pid;
-                    st.target = task_ref(need(j, path, "target"), p("target"));
-                    if (has("fd")) fail(p("fd"), "P_PID takes a target, not an fd");
-                } else if (id == "P_ALL") {
-                    st.idtype = IdType::All;
-                    st.target_any = true;
-                    if (has("target") || has("fd")) fail(path, "P_ALL takes neither a target nor an fd");
-                } else if (id == "P_PIDFD") {
-                    st.idtype = IdType::Pidfd;
-                    st.fd = fd_ref(need(j, path, "fd"), p("fd"));
-                    if (has("target")) fail(p("target"), "P_PIDFD takes an fd, not a target");
-                } else {
-                    fail(p("idtype"), "unknown idtype \"" + id + "\" (P_PID, P_ALL or P_PIDFD)");
-                }
-                if (has("options")) st.options = bits_of(at("options"), p("options"), "wait option", names::wait_option);
-                break;
-            }
-            case Op::PidfdOpen:
-                st.target = task_ref(need(j, path, "target"), p("target"));
-                if (has("flags")) st.flags = bits_of(at("flags"), p("flags"), "pidfd_open flag", names::pidfd_flag);
-                st.new_fd = new_fd(need(j, path, "fd"), p("fd"));
-                break;
-            case Op::Close:
-            case Op::Poll:
-            case Op::PidfdGetInfo:
-                st.fd = fd_ref(need(j, path, "fd"), p("fd"));
-                break;
-            case Op::Dup:
-                st.fd = fd_ref(need(j, path, "fd"), p("fd"));
-                st.new_fd = new_fd(need(j, path, "as"), p("as"));
-                break;
-            case Op::Prctl: {
-                auto o = string_of(need(j, path, "option"), p("option"));
-                static const std::vector<std::pair<const char*, PrctlOption>> opts = {
-                    {"PR_SET_CHILD_SUBREAPER", PrctlOption::SetChildSubreaper},
-                    {"PR_GET_CHILD_SUBREAPER", PrctlOption::GetChildSubreaper},
-                    {"PR_SET_NO_NEW_PRIVS", PrctlOption::SetNoNewPrivs},
-                    {"PR_GET_NO_NEW_PRIVS", PrctlOption::GetNoNewPrivs},
-                    {"PR_SET_PDEATHSIG", PrctlOption::SetPdeathsig},
-                    {"PR_GET_PDEATHSIG", PrctlOption::GetPdeathsig},
-                };
-                bool found = false;
-                for (const auto& [n, v] : opts)
-                    if (o == n) st.prctl = v, found = true;
-                if (!found) fail(p("option"), "unknown prctl option \"" + o + "\"");
-                bool setter = st.prctl == PrctlOption::SetChildSubreaper || st.prctl == PrctlOption::SetNoNewPrivs ||
-                              st.prctl == PrctlOption::SetPdeathsig;
-                if (setter) {
-                    const auto& v = need(j, path, "value");
-                    if (st.prctl == PrctlOption::SetPdeathsig && v.is_string())
-                        st.value = signal_of(v, p("value"));
-                    else
-                        st.value = int_of(v, p("value"), 0, 255);
-                } else if (has("value")) {
-                    fail(p("value"), "a getter takes no value");
-                }
-                break;
-            }
-            case Op::DropPrivileges:
-            case Op::Setresuid:
-                st.uid = static_cast<int>(int_of(need(j, path, "uid"), p("uid"), 0, 65535));
-                break;
-            case Op::Execve:
-                if (has("setuid_root")) st.setuid_root = bool_of(at("setuid_root"), p("setuid_root"));
-                if (has("keep_fds")) st.keep_fds = bool_of(at("keep_fds"), p("keep_fds"));
-                break;
-            case Op::Ptrace: {
-                auto r = string_of(need(j, path, "request"), p("request"));
-                if (r == "PTRACE_SEIZE") st.ptrace = PtraceRequest::Seize;
-                else if (r == "PTRACE_DETACH") st.ptrace = PtraceRequest::Detach;
-                else fail(p("request"), "unknown ptrace request \"" + r + "\" (PTRACE_SEIZE or PTRACE_DETACH)");
-                st.target = task_ref(need(j, path, "target"), p("target"));
-                if (has("options")) {
-                    if (st.ptrace != PtraceRequest::Seize) fail(p("options"), "options go with PTRACE_SEIZE");
-                    st.ptrace_options = bits_of(at("options"), p("options"), "ptrace option", [](const std::string& n) -> std::optional<unsigned> {
-                        if (n == "PTRACE_O_EXITKILL") return kPTRACE_O_EXITKILL;
-                        return std::nullopt;
-                    });
-                }
-                break;
-            }
-            case Op::SignalPending:
-                st.sig = signal_of(need(j, path, "sig"), p("sig"));
-                if (st.sig == 0) fail(p("sig"), "signal_pending needs a signal");
-                break;
-            case Op::Observe:
-                st.target = task_ref(need(j, path, "target"), p("target"));
-                break;
-        }
-        if (j.contains("comment")) string_of(j["comment"], p("comment"));
-        if (j.contains("expect")) st.expect = observation(j["expect"], p("expect"), false);
-        return st;
-    }
-
-    std::string file_;
-    std::vector<std::string> tasks_;
-    std::set<std::string> fds_;
 };
 
 struct DepthLimit {};
@@ -594,8 +149,8 @@ ordered_json signal_json(int sig) {
 }  // namespace
 
 const char* op_name(Op op) {
-    for (const auto& oi : op_table())
-        if (oi.op == op) return oi.name;
+    for (const auto& oi : kOps)
+        if (oi.op == op) return oi.name.data();  // string literals: NUL-terminated
     return "?";
 }
 
@@ -606,7 +161,10 @@ bool Observation::operator==(const Observation& o) const {
            no_new_privs == o.no_new_privs && subreaper == o.subreaper && error == o.error;
 }
 
-Scenario parse_scenario(const std::string& text, const std::string& file) {
+namespace {
+
+// What both paths check before any JSON is parsed.
+void check_text(const std::string& text, const std::string& file) {
     if (text.size() > kMaxFileBytes)
         throw FormatError(file, "", "file too large (" + std::to_string(text.size()) + " bytes; the limit is " +
                                         std::to_string(kMaxFileBytes) + ")");
@@ -614,6 +172,11 @@ Scenario parse_scenario(const std::string& text, const std::string& file) {
     // rather than ignore whatever follows.
     if (auto nul = text.find('\0'); nul != std::string::npos)
         throw FormatError(file, "", "malformed JSON at " + line_col(text, nul) + ": a NUL byte");
+}
+
+// The reference: nlohmann::json with a parser callback (depth limit, duplicate
+// keys), then the Reader. Every error message comes from here.
+Scenario parse_with_nlohmann(const std::string& text, const std::string& file) {
     json root;
     try {
         KeyTracker keys;
@@ -636,7 +199,25 @@ Scenario parse_scenario(const std::string& text, const std::string& file) {
     } catch (const json::exception& e) {
         throw FormatError(file, "", std::string("malformed JSON: ") + e.what());
     }
-    return Reader(file).scenario(root);
+    return Reader<NlohmannDom>(file).scenario(&root);
+}
+
+}  // namespace
+
+Scenario parse_scenario(const std::string& text, const std::string& file) {
+    check_text(text, file);
+    if (auto s = reader::parse_fast(text, file)) return std::move(*s);
+    return parse_with_nlohmann(text, file);
+}
+
+std::optional<Scenario> parse_scenario_fast(const std::string& text, const std::string& file) {
+    if (text.size() > kMaxFileBytes || text.find('\0') != std::string::npos) return std::nullopt;
+    return reader::parse_fast(text, file);
+}
+
+Scenario parse_scenario_reference(const std::string& text, const std::string& file) {
+    check_text(text, file);
+    return parse_with_nlohmann(text, file);
 }
 
 Scenario load_scenario_file(const std::string& path) {
@@ -707,7 +288,7 @@ ordered_json to_json(const Observation& o) {
 }
 
 Observation observation_from_json(const json& j, const std::string& file, const std::string& path) {
-    return Reader(file).observation(j, path, false, false);
+    return Reader<NlohmannDom>(file).observation(&j, Path::text(path), false, false);
 }
 
 ordered_json to_json(const Step& s) {
@@ -896,22 +477,24 @@ ordered_json to_json(const RunResult& r) {
 }
 
 RunResult run_result_from_json(const json& j, const std::string& file) {
-    Reader rd(file);
-    if (!j.is_object()) rd.fail("", "a run result is an object");
+    Reader<NlohmannDom> rd(file);
+    const auto top = Path::text("");
+    if (!j.is_object()) rd.fail(top, "a run result is an object");
     RunResult r;
-    r.scenario = rd.string_of(rd.need(j, "", "scenario"), "scenario");
-    if (j.contains("file")) r.file = rd.string_of(j["file"], "file");
-    r.kernel = rd.string_of(rd.need(j, "", "kernel"), "kernel");
-    const auto& steps = rd.need(j, "", "steps");
-    if (!steps.is_array()) rd.fail("steps", "expected an array");
-    for (size_t i = 0; i < steps.size(); ++i)
-        r.steps.push_back(rd.observation(steps[i], "steps[" + std::to_string(i) + "]", false, false));
+    r.scenario = rd.string_of(rd.need(&j, top, "scenario"), Path::text("scenario"));
+    if (j.contains("file")) r.file = rd.string_of(&j["file"], Path::text("file"));
+    r.kernel = rd.string_of(rd.need(&j, top, "kernel"), Path::text("kernel"));
+    const auto& steps = *rd.need(&j, top, "steps");
+    if (!steps.is_array()) rd.fail(Path::text("steps"), "expected an array");
+    const auto sp = Path::text("steps");
+    for (size_t i = 0; i < steps.size(); ++i) r.steps.push_back(rd.observation(&steps[i], sp.index(i), false, false));
     if (j.contains("final")) {
-        if (!j["final"].is_object()) rd.fail("final", "expected an object");
+        if (!j["final"].is_object()) rd.fail(Path::text("final"), "expected an object");
+        const auto fp = Path::text("final");
         for (auto it = j["final"].begin(); it != j["final"].end(); ++it)
-            r.final[it.key()] = rd.observation(*it, "final." + it.key(), false, false);
+            r.final[it.key()] = rd.observation(&*it, fp.key(it.key()), false, false);
     }
-    if (j.contains("aborted")) r.aborted = rd.string_of(j["aborted"], "aborted");
+    if (j.contains("aborted")) r.aborted = rd.string_of(&j["aborted"], Path::text("aborted"));
     return r;
 }
 

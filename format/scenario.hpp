@@ -120,7 +120,16 @@ inline constexpr int kMaxDepth = 32;
 inline constexpr size_t kMaxSteps = 4096;
 inline constexpr size_t kMaxTasks = 64;  // init and T included
 
+// Parses with simdjson (the fast path) and, for anything the fast path cannot
+// vouch for -- bad JSON, a duplicate key, any error in the scenario -- with
+// nlohmann::json (the reference), which gives every error its exact message.
 Scenario parse_scenario(const std::string& text, const std::string& file);
+// The reference path alone: the same result or the same FormatError as
+// parse_scenario, always (tests/format/fastpath_test.cpp, fuzz/fuzz_replay.cpp).
+Scenario parse_scenario_reference(const std::string& text, const std::string& file);
+// The fast path alone: the scenario, or nullopt for any text it does not vouch
+// for (then parse_scenario asks the reference). For the tests.
+std::optional<Scenario> parse_scenario_fast(const std::string& text, const std::string& file);
 Scenario load_scenario_file(const std::string& path);
 // Every *.json below the paths given (files as they are), sorted; throws FormatError for a missing path.
 std::vector<std::string> collect_scenario_files(const std::vector<std::string>& paths);

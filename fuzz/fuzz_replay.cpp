@@ -4,15 +4,22 @@
 // -- a crash, an abort, an assertion, undefined behaviour, an uncaught
 // exception, a hang -- is a finding.
 //
-// Two properties are checked on top: a scenario that loads survives
-// to_json -> dump -> parse_scenario unchanged, and every result renders.
+// Three properties are checked on top: parse_scenario (simdjson fast path,
+// nlohmann reference for anything else) gives exactly what
+// parse_scenario_reference (nlohmann only) gives -- the same Scenario field by
+// field, or the same FormatError -- and whatever the fast path alone returns
+// is that same Scenario; a scenario that loads survives
+// to_json -> dump -> parse_scenario unchanged; and every result renders.
 //
 // A custom mutator keeps half of the mutations structure-aware: when the input
 // is JSON, it edits the document (inserts a generated step, swaps or drops
 // steps, replaces a value with a name from the format's vocabulary or a
 // boundary number, adds or drops keys) and writes it back, so that most inputs
 // get past the loader into the model. The other half are libFuzzer's byte-level
-// mutations, which keep the loader's error paths covered.
+// mutations, which keep the loader's error paths covered; some of those are
+// tests/format/fastpath_util.hpp's text mutations (numbers at the edges,
+// duplicate keys, deep nesting, escapes, a BOM) where the two JSON parsers
+// could differ.
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -26,9 +33,11 @@
 #include "format/scenario.hpp"
 #include "model/profile.hpp"
 #include "model/replay.hpp"
+#include "tests/format/fastpath_util.hpp"
 
 namespace sc = pidlab::scenario;
 namespace model = pidlab::model;
+namespace fu = pidlab::fastpath_util;
 
 namespace {
 
@@ -287,6 +296,12 @@ extern "C" size_t LLVMFuzzerCustomMutator(uint8_t* data, size_t size, size_t max
                 return out.size();
             }
         }
+    } else if (r() % 4 == 0) {
+        std::string out = fu::mutate(std::string(reinterpret_cast<const char*>(data), size), r);
+        if (out.size() <= max_size) {
+            std::memcpy(data, out.data(), out.size());
+            return out.size();
+        }
     }
     return LLVMFuzzerMutate(data, size, max_size);
 }
@@ -295,6 +310,16 @@ extern "C" size_t LLVMFuzzerCustomMutator(uint8_t* data, size_t size, size_t max
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const std::string text(reinterpret_cast<const char*>(data), size);
+
+    // The fast path and the reference agree.
+    const std::string got = fu::outcome([&] { return sc::parse_scenario(text, "fuzz.json"); });
+    const std::string ref = fu::outcome([&] { return sc::parse_scenario_reference(text, "fuzz.json"); });
+    if (got != ref) finding("parse_scenario and parse_scenario_reference disagree", ref + "\n---\n" + got);
+    if (auto fast = sc::parse_scenario_fast(text, "fuzz.json")) {
+        if ("ok\n" + fu::scenario_fields(*fast) != ref)
+            finding("the fast path returned what the reference does not", ref + "\n---\n" + fu::scenario_fields(*fast));
+    }
+
     sc::Scenario s;
     try {
         s = sc::parse_scenario(text, "fuzz.json");

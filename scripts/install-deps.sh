@@ -3,7 +3,7 @@
 set -euo pipefail
 PACKAGES=(
   build-essential cmake g++ clang libclang-rt-14-dev
-  nlohmann-json3-dev libboost-graph-dev librapidcheck-dev libgtest-dev libgmock-dev
+  nlohmann-json3-dev libsimdjson-dev libboost-graph-dev librapidcheck-dev libgtest-dev libgmock-dev
   libcli11-dev libfmt-dev libxxhash-dev libabsl-dev libbenchmark-dev libcap-dev
   qemu-system-x86 cpio zstd spin graphviz
 )
