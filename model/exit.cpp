@@ -11,13 +11,6 @@ using namespace pidlab::names;
 namespace {
 constexpr int ECHILD_ = 10, EINVAL_ = 22, EAGAIN_ = 11, EBADF_ = 9;
 
-SysRet fail(int err, const char* rule) {
-    SysRet r;
-    r.ret = -1;
-    r.err = err;
-    r.rule = rule;
-    return r;
-}
 
 void erase_value(std::vector<TaskId>& v, TaskId t) { v.erase(std::remove(v.begin(), v.end(), t), v.end()); }
 }  // namespace

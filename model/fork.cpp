@@ -13,13 +13,6 @@ constexpr int EPERM_ = 1, EINVAL_ = 22, ENOSYS_ = 38, EAGAIN_ = 11;
 constexpr uint64_t kLegacyFlags = 0xffffffffULL & ~uint64_t{0xff};
 constexpr size_t kMaxModelTasks = 64;
 
-SysRet fail(int err, const char* rule) {
-    SysRet r;
-    r.ret = -1;
-    r.err = err;
-    r.rule = rule;
-    return r;
-}
 }  // namespace
 
 Kernel::Kernel(Profile profile, Cred test_cred) : profile_(std::move(profile)) {

@@ -145,6 +145,21 @@ struct SysRet {
     std::optional<bool> pending;
 };
 
+// A failed call: errno `err`, decided by the kernel function `rule`.
+inline SysRet fail(int err, const char* rule) {
+    SysRet r;
+    r.ret = -1;
+    r.err = err;
+    r.rule = rule;
+    return r;
+}
+// A call that returned 0, decided by `rule`.
+inline SysRet ok(const char* rule) {
+    SysRet r;
+    r.rule = rule;
+    return r;
+}
+
 // Arguments of clone/clone3 (struct kernel_clone_args, as far as modelled).
 struct CloneArgs {
     uint64_t flags = 0;       // semantic flags (names::CF_*)

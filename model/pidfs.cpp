@@ -13,13 +13,6 @@ namespace {
 constexpr int ENOENT_ = 2, ESRCH_ = 3, EBADF_ = 9, EINVAL_ = 22, EMFILE_ = 24;
 constexpr size_t kMaxFds = 256;
 
-SysRet fail(int err, const char* rule) {
-    SysRet r;
-    r.ret = -1;
-    r.err = err;
-    r.rule = rule;
-    return r;
-}
 }  // namespace
 
 const FdEntry* Kernel::fd_entry(TaskId t, int fd) const {

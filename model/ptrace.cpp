@@ -11,13 +11,6 @@ using namespace pidlab::names;
 namespace {
 constexpr int EPERM_ = 1, ESRCH_ = 3;
 
-SysRet fail(int err, const char* rule) {
-    SysRet r;
-    r.ret = -1;
-    r.err = err;
-    r.rule = rule;
-    return r;
-}
 }  // namespace
 
 // kernel/ptrace.c: ptrace_attach (PTRACE_SEIZE)

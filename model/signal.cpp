@@ -14,13 +14,6 @@ using namespace pidlab::names;
 namespace {
 constexpr int EPERM_ = 1, ESRCH_ = 3, EINVAL_ = 22;
 
-SysRet fail(int err, const char* rule) {
-    SysRet r;
-    r.ret = -1;
-    r.err = err;
-    r.rule = rule;
-    return r;
-}
 bool valid_signal(int sig) { return sig >= 0 && sig <= kNSIG; }
 // sig_kernel_ignore: signals whose default action is to ignore them
 bool sig_kernel_ignore(int sig) { return sig == kSIGCHLD || sig == kSIGCONT || sig == 23 /*SIGURG*/ || sig == 28 /*SIGWINCH*/; }

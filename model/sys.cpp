@@ -11,18 +11,6 @@ using namespace pidlab::names;
 namespace {
 constexpr int EPERM_ = 1, EINVAL_ = 22;
 
-SysRet fail(int err, const char* rule) {
-    SysRet r;
-    r.ret = -1;
-    r.err = err;
-    r.rule = rule;
-    return r;
-}
-SysRet ok(const char* rule) {
-    SysRet r;
-    r.rule = rule;
-    return r;
-}
 }  // namespace
 
 // kernel/sys.c: prctl(PR_SET_CHILD_SUBREAPER)
