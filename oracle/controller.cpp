@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -17,6 +18,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -58,7 +60,7 @@ const char* const kWouldBlock = "would block";
 // setuid one. (SIGKILL cannot be caught: then init's PR_SET_PDEATHSIG ends the
 // namespace and the helper directory stays behind.)
 struct EmergencyCleanup {
-    char dir[512], helper[512], helper_suid[512], socket[512];
+    char dir[512], helper[512], helper_suid[512], socket[512], lock[512];
     volatile pid_t init;
 } g_emergency;
 
@@ -68,7 +70,7 @@ void set_path(char (&dst)[512], const std::string& src) {
 
 extern "C" void on_stop_signal(int sig) {
     if (g_emergency.init > 0) kill(g_emergency.init, SIGKILL);
-    for (const char* p : {g_emergency.socket, g_emergency.helper, g_emergency.helper_suid})
+    for (const char* p : {g_emergency.socket, g_emergency.helper, g_emergency.helper_suid, g_emergency.lock})
         if (*p) unlink(p);
     if (*g_emergency.dir) rmdir(g_emergency.dir);
     signal(sig, SIG_DFL);
@@ -733,14 +735,54 @@ void copy_file(const std::string& from, const std::string& to, mode_t mode) {
     if (chmod(to.c_str(), mode) != 0) throw std::runtime_error(errno_text("chmod " + to));
 }
 
+// Removes the helper directories that executors killed by SIGKILL left behind
+// in `parent` (with a setuid-root copy of this binary in each). A directory is
+// in use while its lock file is flock'd: by its executor and the puppets that
+// inherited the descriptor. The lock file appears, already locked, by rename;
+// a directory without one is taken only once it is a minute old (an executor
+// between mkdtemp and its rename, or one from before the lock files).
+void remove_stale_helper_dirs(const std::string& parent) {
+    std::error_code ec;
+    for (fs::directory_iterator it(parent, ec), end; !ec && it != end; it.increment(ec)) {
+        const auto name = it->path().filename().string();
+        if (name.rfind("pidlab-oracle.", 0) != 0) continue;
+        struct stat st{};
+        if (lstat(it->path().c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid()) continue;
+        const auto lock = it->path() / "lock";
+        int fd = open(lock.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        bool stale;
+        if (fd >= 0) {
+            stale = flock(fd, LOCK_EX | LOCK_NB) == 0;
+            close(fd);
+        } else {
+            stale = errno == ENOENT && std::time(nullptr) - st.st_mtime > 60;
+        }
+        if (stale) {
+            std::error_code rm;
+            fs::remove_all(it->path(), rm);
+        }
+    }
+}
+
 }  // namespace
 
 Executor::Executor(RunOptions opts) : opts_(std::move(opts)), kernel_(kernel_release()) {
+    remove_stale_helper_dirs(helper_parent(opts_.tmpdir));
     auto base = helper_parent(opts_.tmpdir) + "/pidlab-oracle.XXXXXX";
     std::vector<char> buf(base.begin(), base.end());
     buf.push_back(0);
     if (!mkdtemp(buf.data())) throw std::runtime_error(errno_text("mkdtemp " + base));
     dir_ = buf.data();
+    {
+        const auto tmp = dir_ + "/lock.new";
+        lock_fd_ = open(tmp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (lock_fd_ < 0 || flock(lock_fd_, LOCK_EX) != 0 || rename(tmp.c_str(), (dir_ + "/lock").c_str()) != 0) {
+            auto why = errno_text("lock file in " + dir_);
+            if (lock_fd_ >= 0) close(lock_fd_);
+            fs::remove_all(dir_);
+            throw std::runtime_error(why);
+        }
+    }
     struct stat parent{};
     if (stat(fs::path(dir_).parent_path().c_str(), &parent) == 0 && !(parent.st_mode & S_IXOTH))
         std::fprintf(stderr,
@@ -756,12 +798,14 @@ Executor::Executor(RunOptions opts) : opts_(std::move(opts)), kernel_(kernel_rel
         copy_file("/proc/self/exe", helper_suid_, 04755);
     } catch (...) {
         fs::remove_all(dir_);
+        close(lock_fd_);
         throw;
     }
     procfs::features();  // probe now, before any scenario
     set_path(g_emergency.dir, dir_);
     set_path(g_emergency.helper, helper_);
     set_path(g_emergency.helper_suid, helper_suid_);
+    set_path(g_emergency.lock, dir_ + "/lock");
     for (int sig : {SIGTERM, SIGINT, SIGHUP}) signal(sig, on_stop_signal);
 }
 
@@ -770,6 +814,7 @@ Executor::~Executor() {
     g_emergency = {};
     std::error_code ec;
     fs::remove_all(dir_, ec);
+    if (lock_fd_ >= 0) close(lock_fd_);
 }
 
 scenario::RunResult Executor::run(const scenario::Scenario& s) {

@@ -48,6 +48,7 @@ private:
     RunOptions opts_;
     std::string kernel_;
     std::string dir_, helper_, helper_suid_;
+    int lock_fd_ = -1;  // flock'd DIR/lock: the directory is in use while any holder lives
     int serial_ = 0;
 };
 

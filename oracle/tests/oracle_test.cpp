@@ -232,6 +232,49 @@ TEST_F(OracleTest, NothingLeftAfterKillingTheExecutor) {
     ASSERT_EQ(waitpid(pid, &status, 0), pid);
     ASSERT_TRUE(WIFSIGNALED(status));
     EXPECT_EQ(wait_count(0, std::chrono::milliseconds(3000)), 0) << "puppets survived the executor";
+
+    // SIGKILL could not remove the helper directory (with its setuid copy): the next executor does.
+    auto helper_dirs = [&] {
+        int n = 0;
+        for (const auto& e : fs::directory_iterator(tmpdir_))
+            if (e.path().filename().string().rfind("pidlab-oracle.", 0) == 0) ++n;
+        return n;
+    };
+    EXPECT_EQ(helper_dirs(), 1) << "the killed executor's helper directory";
+    auto r = pidlab::oracle::run_on_host({scenario_path("zombie_parent")}, options());
+    ASSERT_EQ(r.size(), 1u);
+    EXPECT_FALSE(r[0].aborted);
+    EXPECT_EQ(helper_dirs(), 0) << "a stale helper directory survived the next run";
+}
+
+TEST_F(OracleTest, ALiveExecutorsHelperDirectoryIsKept) {
+    std::string file = scenario_path("many_tasks");
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 1);
+        dup2(null, 2);
+        execl(bin_.c_str(), bin_.c_str(), "run", "--tmpdir", tmpdir_.c_str(), "--debug-stall", "6:20000",
+              "--step-timeout-ms", "30000", "--scenario-timeout-ms", "30000", file.c_str(), nullptr);
+        _exit(127);
+    }
+    EXPECT_GE(wait_count(7, std::chrono::milliseconds(5000), /*at_least=*/true), 7);
+    // Another executor in the same directory runs while the first one stalls.
+    auto r = pidlab::oracle::run_on_host({scenario_path("zombie_parent")}, options());
+    ASSERT_EQ(r.size(), 1u);
+    EXPECT_FALSE(r[0].aborted);
+    int left = 0;
+    for (const auto& e : fs::directory_iterator(tmpdir_))
+        if (e.path().filename().string().rfind("pidlab-oracle.", 0) == 0) {
+            ++left;
+            EXPECT_TRUE(fs::exists(e.path() / "helper-suid")) << "the live executor lost its helpers";
+        }
+    EXPECT_EQ(left, 1);
+    ASSERT_EQ(kill(pid, SIGTERM), 0);
+    int status;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    EXPECT_EQ(wait_count(0, std::chrono::milliseconds(3000)), 0);
 }
 
 TEST_F(OracleTest, StopSignalCleansUpProcessesAndHelpers) {
