@@ -196,6 +196,17 @@ Scenario parse_with_nlohmann(const std::string& text, const std::string& file) {
         // e.byte counts the offending byte itself (1-based).
         throw FormatError(file, "", "malformed JSON at " + line_col(text, e.byte > 0 ? e.byte - 1 : 0) + ": " +
                                         (pos == std::string::npos ? what : what.substr(pos)));
+    } catch (const json::out_of_range& e) {
+        // 406: "number overflow parsing 'TOKEN'", thrown without a position: find the token.
+        std::string what = e.what();
+        auto msg = what.find("number overflow");
+        auto q1 = what.find('\'');
+        auto q2 = q1 == std::string::npos ? q1 : what.find('\'', q1 + 1);
+        std::string at;
+        if (q2 != std::string::npos && q2 > q1 + 1)
+            if (auto tok = text.find(what.substr(q1 + 1, q2 - q1 - 1)); tok != std::string::npos)
+                at = " at " + line_col(text, tok);
+        throw FormatError(file, "", "malformed JSON" + at + ": " + (msg == std::string::npos ? what : what.substr(msg)));
     } catch (const json::exception& e) {
         throw FormatError(file, "", std::string("malformed JSON: ") + e.what());
     }

@@ -171,7 +171,7 @@ inline std::string type_name(Kind k) {
         case Kind::Bool: return "a boolean";
         case Kind::Unsigned:
         case Kind::Signed: return "an integer";
-        case Kind::Float: return "a number with a fraction";
+        case Kind::Float: return "a number that is not a 64-bit integer";
         default: return "an unsupported value";
     }
 }

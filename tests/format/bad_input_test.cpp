@@ -89,6 +89,16 @@ TEST(BadJson, TrailingGarbage) {
     expect_bad(R"({"steps": []},)", "", "malformed JSON");
 }
 
+TEST(BadJson, NumberOverflowHasItsPosition) {
+    expect_bad("{\"steps\": [\n  {\"task\": \"T\", \"op\": \"exit\", \"code\": 1e999}]}", "",
+               "malformed JSON at line 2, column 39: number overflow parsing '1e999'");
+}
+
+TEST(BadStructure, IntegerBeyond64Bits) {
+    expect_bad(R"({"steps": [{"task": "T", "op": "exit", "code": 12345678901234567890123}]})", "steps[0].code",
+               "expected an integer, found a number that is not a 64-bit integer");
+}
+
 TEST(BadJson, BadEscapes) {
     expect_bad(R"({"name": "a\q", "steps": []})", "", "malformed JSON");
     expect_bad(R"({"name": "\u12", "steps": []})", "", "malformed JSON");
@@ -103,7 +113,7 @@ TEST(BadJson, NonFiniteAndHugeNumbers) {
     expect_bad(R"({"steps": [], "root": {"uid": 1e400}})", "", "malformed JSON");
     expect_bad(R"({"steps": [], "root": {"uid": 01}})", "", "malformed JSON");
     // Numbers that parse but do not fit.
-    expect_bad(R"({"steps": [], "root": {"uid": 1e3}})", "root.uid", "expected an integer, found a number with a fraction");
+    expect_bad(R"({"steps": [], "root": {"uid": 1e3}})", "root.uid", "expected an integer, found a number that is not a 64-bit integer");
     expect_bad(R"({"steps": [], "root": {"uid": 99999999999999999999999}})", "root.uid", "expected an integer");
     expect_bad(R"({"steps": [], "root": {"uid": 18446744073709551615}})", "root.uid", "out of range");
     expect_bad(R"({"steps": [], "root": {"uid": -9223372036854775808}})", "root.uid", "out of range");
@@ -160,7 +170,7 @@ TEST(BadStructure, WrongTopLevelType) {
     expect_bad("[]", "", "a scenario is a JSON object, found an array");
     expect_bad("\"steps\"", "", "found a string");
     expect_bad("42", "", "found an integer");
-    expect_bad("4.5", "", "found a number with a fraction");
+    expect_bad("4.5", "", "found a number that is not a 64-bit integer");
     expect_bad("null", "", "found null");
     expect_bad("true", "", "found a boolean");
 }
@@ -399,7 +409,7 @@ TEST(BadStructure, WrongTypesForEveryArgument) {
                 EXPECT_FALSE(e->problem.empty());
                 std::string found = w.is_object() ? "found an object" : w.is_null() ? "found null"
                                   : w.is_boolean() ? "found a boolean" : w.is_string() ? "found a string"
-                                  : w.is_array() ? "found an array" : "found a number with a fraction";
+                                  : w.is_array() ? "found an array" : "found a number that is not a 64-bit integer";
                 EXPECT_TRUE(contains(e->problem, found));
                 ++checked;
             }
@@ -412,7 +422,7 @@ TEST(BadStructure, WrongTypesAtTopLevelAndInObservations) {
     expect_bad(R"({"name": 1, "steps": []})", "name", "expected a string, found an integer");
     expect_bad(R"({"description": [], "steps": []})", "description", "expected a string, found an array");
     expect_bad(R"({"comment": {}, "steps": []})", "comment", "expected a string, found an object");
-    expect_bad(R"({"kernel": 7.1, "steps": []})", "kernel", "expected a string, found a number with a fraction");
+    expect_bad(R"({"kernel": 7.1, "steps": []})", "kernel", "expected a string, found a number that is not a 64-bit integer");
     expect_bad(R"({"kernel": "", "steps": []})", "kernel", "empty kernel revision");
     expect_bad(R"({"violates": "not an identifier", "steps": []})", "violates", "is not an identifier");
     expect_bad(R"({"root": [], "steps": []})", "root", "expected an object, found an array");
