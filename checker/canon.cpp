@@ -91,6 +91,17 @@ void encode_state(const Kernel& k, const Aux& aux, const CanonOptions& o, std::s
     }
     int nlive = norder;
 
+    // The creator's credentials at creation (FileAux::creator_cred) are read only where a
+    // release can autokill: any file in v2/v3 (found by address), the autokill files from v4 on.
+    const auto autokill_id = k.profile().autokill;
+    auto creator_cred_read = [&](const model::File& f) {
+        return autokill_id == model::AutokillIdentity::SignalPointer ||
+               (autokill_id == model::AutokillIdentity::FileFlag && f.autokill);
+    };
+    auto cred_summary = [](const model::Cred& c) {  // an ordering key only (the encoding has the whole cred)
+        return (c.uid & 0x3f) | (c.euid != c.uid) << 6 | c.caps << 7;
+    };
+
     // ---- fd tables, files (in order of first appearance) ----
     std::array<uint8_t, 80> tabcanon;
     tabcanon.fill(kNone);
@@ -113,9 +124,11 @@ void encode_state(const Kernel& k, const Aux& aux, const CanonOptions& o, std::s
         uint64_t key = uint64_t(tcanon[f.pid]) << 16 | uint64_t(f.thread) << 8 | uint64_t(f.nonblock) << 9 |
                        uint64_t(f.autokill) << 10 | uint64_t(f.clone3) << 11 | uint64_t(f.creator_caps) << 12 |
                        uint64_t(e.cloexec) << 13;
-        if (e.file < static_cast<int>(aux.files.size()))
-            key |= uint64_t(aux.files[e.file].autokill_clone) << 14 |
-                   uint64_t(aux.files[e.file].creator >= 0 ? tcanon[aux.files[e.file].creator] : kNone) << 24;
+        if (e.file < static_cast<int>(aux.files.size())) {
+            const auto& fa = aux.files[e.file];
+            key |= uint64_t(fa.autokill_clone) << 14 | uint64_t(fa.creator >= 0 ? tcanon[fa.creator] : kNone) << 24;
+            if (creator_cred_read(f)) key |= uint64_t(cred_summary(fa.creator_cred)) << 32;
+        }
         if (!o.symmetry) key = uint64_t(e.fd) << 40 | key;
         return key;
     };
@@ -252,8 +265,14 @@ void encode_state(const Kernel& k, const Aux& aux, const CanonOptions& o, std::s
         w.u8(tid(file.pid));
         w.u8(file.thread | file.nonblock << 1 | file.autokill << 2 | file.clone3 << 3 | file.creator_caps << 4);
         if (f < static_cast<int>(aux.files.size())) {
-            w.u8(aux.files[f].autokill_clone);
-            w.u8(tid(aux.files[f].creator));
+            const auto& fa = aux.files[f];
+            w.u8(fa.autokill_clone);
+            w.u8(tid(fa.creator));
+            if (fa.creator >= 0 && creator_cred_read(file)) {
+                w.u8(fa.creator_cred.caps);
+                w.u16(fa.creator_cred.uid);
+                w.u16(fa.creator_cred.euid);  // kill_ok_by_cred reads uid, euid and caps of the sender
+            }
         }
     }
 }

@@ -118,6 +118,7 @@ void note_new_files(const Kernel& after, size_t files_before, TaskId actor, bool
     for (size_t f = files_before; f < n; ++f) {
         FileAux fa;
         fa.creator = actor;
+        if (actor >= 0 && actor < static_cast<TaskId>(after.tasks().size())) fa.creator_cred = after.task(actor).cred;
         fa.autokill_clone = autokill_requested && after.file(static_cast<int>(f)).clone3 &&
                             after.profile().has_autokill();
         aux.files.push_back(fa);
@@ -217,7 +218,17 @@ void check_transition(const TransitionView& tv, InvMask mask, std::vector<Violat
                                 ? &tv.aux_after.files[ev.file] : nullptr;
         const bool in_before = ev.target < static_cast<TaskId>(b.tasks().size());
         if (on(mask, kAutokillOnlyCloneFile)) {
-            bool own = fx && fx->autokill_clone && a.file(ev.file).pid == ev.target;
+            // The file's task at the release: pidfs_file_release resolved it (ev.target) before
+            // anything later in the step could move the file. de_thread moves a file with its
+            // struct pid to the exec'ing thread, before or after the release within one step
+            // (the zapped leader's exit_files releases it first; a close-on-exec after
+            // de_thread releases it after): so the file named the target at the release if it
+            // names it in the state before the step or in the state after it.
+            const bool names_before = ev.file >= 0 && ev.file < static_cast<int>(b.files().size()) &&
+                                      b.file(ev.file).pid == ev.target;
+            const bool names_after = ev.file >= 0 && ev.file < static_cast<int>(a.files().size()) &&
+                                     a.file(ev.file).pid == ev.target;
+            bool own = fx && fx->autokill_clone && (names_before || names_after);
             if (!own) {
                 bool alive_before = in_before && b.alive(ev.target);
                 out.push_back({kAutokillOnlyCloneFile,
@@ -230,16 +241,17 @@ void check_transition(const TransitionView& tv, InvMask mask, std::vector<Violat
         bool killer = in_before && !b.task(ev.target).autokilled && a.task(ev.target).autokilled &&
                       std::find(killed_seen.begin(), killed_seen.end(), ev.target) == killed_seen.end();
         if (killer) killed_seen.push_back(ev.target);
+        // kill_ok_by_cred with the creator's credentials at creation (the kernel's decision to
+        // allow autokill is made at clone time), against the target's credentials now.
         if (on(mask, kNoUnprivilegedKill) && killer && !ev.privileged_creator && fx && fx->creator != model::kNoTask &&
-            !a.same_thread_group(fx->creator, ev.target) &&
-            !kill_ok_by_cred(a.task(fx->creator).cred, a.task(ev.target).cred)) {
-            const auto& c = a.task(fx->creator).cred;
+            !a.same_thread_group(fx->creator, ev.target) && !kill_ok_by_cred(fx->creator_cred, a.task(ev.target).cred)) {
+            const auto& c = fx->creator_cred;
             const auto& t = a.task(ev.target).cred;
             out.push_back({kNoUnprivilegedKill,
                            "autokill killed " + tname(ev.target) + " (uid " + std::to_string(t.uid) + ", suid " +
-                               std::to_string(t.suid) + ") though its creator " + tname(fx->creator) + " (uid " +
-                               std::to_string(c.uid) + ", euid " + std::to_string(c.euid) +
-                               ", no CAP_SYS_ADMIN at creation) could not kill it"});
+                               std::to_string(t.suid) + ") though its creator " + tname(fx->creator) +
+                               " (at creation: uid " + std::to_string(c.uid) + ", euid " + std::to_string(c.euid) +
+                               ", no CAP_SYS_ADMIN) could not kill it"});
         }
     }
     if (on(mask, kNnpMonotonic)) {

@@ -22,17 +22,21 @@ namespace pidlab::checker {
 struct FileAux {
     bool autokill_clone = false;             // created by clone3 with CLONE_PIDFD_AUTOKILL
     model::TaskId creator = model::kNoTask;  // the task whose call created the file (clone3 or pidfd_open)
+    model::Cred creator_cred{};              // the creator's credentials when it created the file
+                                             // (no_unprivileged_kill judges the kill by these)
 };
 struct Aux {
     std::vector<FileAux> files;
     bool operator==(const Aux&) const = default;
 };
 inline bool operator==(const FileAux& a, const FileAux& b) {
-    return a.autokill_clone == b.autokill_clone && a.creator == b.creator;
+    return a.autokill_clone == b.autokill_clone && a.creator == b.creator && a.creator_cred == b.creator_cred;
 }
 
 // After a step by `actor` that may have created files (files_before = files().size() before it):
-// records who created them and whether they are clone3 autokill files.
+// records who created them, with the creator's credentials at that moment (`after` is the
+// state right after the creating call, which changes no credentials of its caller), and
+// whether they are clone3 autokill files.
 void note_new_files(const model::Kernel& after, size_t files_before, model::TaskId actor, bool autokill_requested,
                     Aux& aux);
 

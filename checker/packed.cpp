@@ -2,17 +2,17 @@
 
 namespace pidlab::checker::packed {
 
-void System::violations(State s, std::vector<Violation>& v) const {
+void System::violations(State s, std::vector<Violation>& v, InvMask watch) const {
     static const int leak = *invariant_index("no_clone_parent_leak");
     static const int invisible = *invariant_index("no_invisible_zombie");
     static const int autoreap = *invariant_index("autoreap_no_zombie");
     for (int i = 0; i < n; ++i) {
         int x = get(s, i);
-        if ((x == kLeak || x == kZombie + kLeak) && (mask >> leak & 1))
+        if ((x == kLeak || x == int(kZombie) + int(kLeak)) && (watch >> leak & 1))
             v.push_back({leak, "C" + std::to_string(i + 1) + " leaked 0"});
-        if (x == kZombie + kLeak && (mask >> invisible & 1))
+        if (x == int(kZombie) + int(kLeak) && (watch >> invisible & 1))
             v.push_back({invisible, "C" + std::to_string(i + 1) + " invisible"});
-        if (x == kZombie + kAutoreap && (mask >> autoreap & 1))
+        if (x == int(kZombie) + int(kAutoreap) && (watch >> autoreap & 1))
             v.push_back({autoreap, "C" + std::to_string(i + 1) + " autoreap zombie"});
     }
 }

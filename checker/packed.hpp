@@ -45,6 +45,7 @@ struct System {
 
     State root() const { return 0; }
     Key key(State s) const { return s; }
+    int key_bits() const { return 4 * n; }  // a state is n nibbles: keys < 2^(4n) (StoreKind::Dense)
     void root_violations(State, std::vector<Violation>&) const {}
     static int get(State s, int i) { return int(s >> (4 * i) & 15); }
     static State put(State s, int i, int v) { return (s & ~(State{15} << (4 * i))) | (State(v) << (4 * i)); }
@@ -53,16 +54,37 @@ struct System {
         return cp[k];
     }
 
-    void violations(State s, std::vector<Violation>& v) const;
+    // The violations of state s among the invariants in `watch` (a subset of `mask`).
+    void violations(State s, std::vector<Violation>& v, InvMask watch) const;
+    void violations(State s, std::vector<Violation>& v) const { violations(s, v, mask); }
+    // Whether any nibble of s holds a value some invariant objects to (a leak, running or zombie,
+    // or an autoreap zombie): a word-at-a-time test (SWAR), before the per-task look.
+    static bool has_nibble(State s, unsigned v) {
+        const State x = s ^ (State(v) * 0x1111111111111111ull);  // nibbles equal to v become 0
+        return ((x - 0x1111111111111111ull) & ~x & 0x8888888888888888ull) != 0;
+    }
+    bool may_violate(State s) const {
+        const State used = n >= 16 ? ~State{0} : (State{1} << (4 * n)) - 1;
+        const State pad = ~used & 0x1111111111111111ull;  // unused nibbles as 1: never 0 after the xor below
+        auto has = [&](unsigned v) { return has_nibble((s & used) | (v == 1 ? pad << 1 : pad), v); };
+        return has(kLeak) || has(unsigned(kZombie) + kLeak) || has(unsigned(kZombie) + kAutoreap);
+    }
 
+    // `open`: the invariants the search still watches (those already violated are not judged again).
     template <class Emit>
-    void expand(State s, Emit&& emit) const {
+    void expand(State s, Emit&& emit, InvMask open = ~InvMask{0}) const {
         thread_local std::vector<Violation> viol;
+        viol.clear();
+        const InvMask watch = mask & open;
         int next = 0;
         while (next < n && get(s, next) != kUnused) ++next;
         auto out = [&](uint32_t op, State t) {
-            viol.clear();
-            if (mask) violations(t, viol);
+            if (watch && may_violate(t)) {
+                viol.clear();
+                violations(t, viol, watch);
+            } else if (!viol.empty()) {
+                viol.clear();
+            }
             Key k = t;
             State st = t;
             emit(op, std::move(k), std::move(st), viol);

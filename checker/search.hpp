@@ -13,6 +13,9 @@
 //     // for each successor: emit(op, key, state, violations of that transition and state)
 //     template <class Emit> void expand(const State&, Emit&&) const;
 //     void apply(State&, uint32_t op) const;  // the same successor, again
+//     // optional: expand(s, emit, open), where `open` holds the watched invariants not yet
+//     // violated (a system may skip judging the others: they are not reported again)
+//     // optional: int key_bits() const;  // keys are < 2^key_bits (StoreKind::Dense)
 //   };
 #pragma once
 
@@ -28,9 +31,12 @@
 #include <cstdint>
 #include <cstdio>
 #include <ctime>
+#include <sys/mman.h>
 #include <fstream>
 #include <functional>
+#include <memory>
 #include <mutex>
+#include <stdexcept>
 #include <random>
 #include <string>
 #include <thread>
@@ -40,7 +46,12 @@
 
 namespace pidlab::checker {
 
-enum class StoreKind : uint8_t { Fp64, Exact, Bitstate };
+// Fp64: a hash set of 64-bit keys (fingerprints of the model's encodings; exact when the key is
+// the state itself, as in checker/packed.hpp). Exact: a hash set of the encodings. Bitstate:
+// lossy bit array. Dense: a direct-addressed bit array over the whole key universe [0,
+// 2^dense_bits), one bit per possible key: exact (the key is the index, no hashing, no
+// collision), for systems whose keys are small integers (Sys::key_bits()).
+enum class StoreKind : uint8_t { Fp64, Exact, Bitstate, Dense };
 
 struct SearchOptions {
     int threads = 2;
@@ -49,6 +60,7 @@ struct SearchOptions {
     double progress_secs = 1.0;    // 0: no progress lines
     StoreKind store = StoreKind::Fp64;
     int bitstate_log2 = 32;        // bitstate: 2^n bits
+    int dense_bits = 0;            // dense: keys are < 2^dense_bits (at most 36)
     uint64_t walks = 1000;         // random walks
     uint64_t seed = 1;
     bool stop_when_all_found = true;
@@ -72,6 +84,8 @@ struct SearchStats {
     double cpu_seconds = 0;     // CPU time of the process (all threads) during the search
     uint64_t peak_rss = 0;      // bytes
     uint64_t store_bytes = 0;   // bytes held by the state store (incl. trace records)
+    uint64_t trace_bytes = 0;   // of store_bytes: the trace records (parent, op) of every state
+    uint64_t frontier_bytes = 0;  // peak bytes of the stored frontier states (current + next level; kStoreStates)
     std::vector<uint64_t> level_sizes;
     double omission_estimate = 0;  // bitstate: expected number of states wrongly taken as visited
     double collision_bound = 0;    // fp64: bound on the probability that two states shared a fingerprint
@@ -117,17 +131,48 @@ struct KeyTraits<std::string> {
 template <class Key>
 class Store {
 public:
-    Store(StoreKind kind, int parts, int bitstate_log2) : kind_(kind), parts_(parts) {
+    Store(StoreKind kind, int parts, int bitstate_log2, int dense_bits = 0) : kind_(kind), parts_(parts) {
         if (kind_ == StoreKind::Bitstate) {
             log2_ = bitstate_log2;
             bits_ = std::vector<std::atomic<uint64_t>>((size_t{1} << log2_) / 64);
+        } else if (kind_ == StoreKind::Dense) {
+            if constexpr (!std::is_same_v<Key, uint64_t>) {
+                throw std::invalid_argument("the dense store needs integer keys");
+            } else {
+                if (dense_bits < 1 || dense_bits > 36) throw std::invalid_argument("dense store: key bits must be 1..36");
+                log2_ = dense_bits;
+                // anonymous memory: zeroed pages as they are first touched, in huge pages where
+                // the kernel allows (random access over the whole array: fewer TLB misses)
+                dense_len_ = std::max<size_t>((size_t{1} << log2_) / 8, 4096);  // bytes: at least a page
+                void* p = mmap(nullptr, dense_len_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+                if (p == MAP_FAILED) throw std::bad_alloc();
+                if (dense_len_ >= (size_t{2} << 20)) madvise(p, dense_len_, MADV_HUGEPAGE);
+                dense_.reset(static_cast<uint64_t*>(p));
+                dense_.get_deleter().len = dense_len_;
+            }
         } else {
             sets_.resize(parts);
         }
     }
-    int owner(const Key& k) const { return static_cast<int>((KeyTraits<Key>::hash(k) >> 40) % parts_); }
+    int owner(const Key& k) const {
+        if constexpr (std::is_same_v<Key, uint64_t>) {
+            // dense: a whole 64-byte line of the bit array belongs to one owner (no shared words)
+            if (kind_ == StoreKind::Dense) return static_cast<int>(IdHash{}(k >> 9) % parts_);
+        }
+        return static_cast<int>((KeyTraits<Key>::hash(k) >> 40) % parts_);
+    }
     // true if new
     bool insert(int part, const Key& k) {
+        if constexpr (std::is_same_v<Key, uint64_t>) {
+            if (kind_ == StoreKind::Dense) {
+                if (k >> log2_) throw std::out_of_range("dense store: a key beyond 2^key_bits");
+                uint64_t& w = dense_.get()[k >> 6];
+                const uint64_t m = uint64_t{1} << (k & 63);
+                if (w & m) return false;
+                w |= m;
+                return true;
+            }
+        }
         if (kind_ != StoreKind::Bitstate) {
             bool fresh = sets_[part].insert(k).second;
             if (fresh) key_bytes_[part % 64] += KeyTraits<Key>::bytes(k);
@@ -145,10 +190,18 @@ public:
         return fresh;
     }
     void prefetch(int part, const Key& k) const {
+        if constexpr (std::is_same_v<Key, uint64_t>) {
+            if (kind_ == StoreKind::Dense) return __builtin_prefetch(dense_.get() + ((k >> 6) & (dense_len_ / 8 - 1)), 1);
+        }
         if (kind_ != StoreKind::Bitstate) sets_[part].prefetch(k);
     }
+    bool dense() const { return kind_ == StoreKind::Dense; }
+    // The whole allocation, whatever the load: for the dense store, 2^key_bits bits (pages never
+    // touched are counted too); for the hash sets, every slot of the current capacity (sizeof(Key) +
+    // one control byte), so the load factor is included.
     uint64_t bytes() const {
         if (kind_ == StoreKind::Bitstate) return bits_.size() * 8;
+        if (kind_ == StoreKind::Dense) return dense_len_;
         uint64_t b = 0;
         for (const auto& s : sets_) b += s.capacity() * (sizeof(Key) + 1);
         for (auto x : key_bytes_) b += x;
@@ -167,6 +220,12 @@ private:
     int log2_ = 0;
     std::vector<absl::flat_hash_set<Key, std::conditional_t<std::is_same_v<Key, uint64_t>, IdHash, absl::Hash<Key>>>> sets_;
     std::vector<std::atomic<uint64_t>> bits_;
+    struct Unmap {
+        size_t len = 0;
+        void operator()(uint64_t* p) const { munmap(p, len); }
+    };
+    std::unique_ptr<uint64_t[], Unmap> dense_;
+    size_t dense_len_ = 0;
     uint64_t key_bytes_[64] = {};
 };
 
@@ -230,7 +289,7 @@ public:
 
     std::vector<FoundViolation> run(SearchStats& st) {
         const double cpu0 = process_cpu_seconds();
-        Store<Key> store(o_.store, W_, o_.bitstate_log2);
+        Store<Key> store(o_.store, W_, o_.bitstate_log2, o_.dense_bits);
         Progress prog(o_.progress_secs, "explore");
         found_.assign(32, {});
         // level 0
@@ -275,12 +334,22 @@ public:
             uint64_t before = st.states;
             std::vector<std::array<Best, 32>> cands(W_);
             std::vector<uint64_t> trans(W_, 0);
+            // the watched invariants not violated yet: a system may judge only these
+            InvMask open = 0;
+            for (int inv = 0; inv < 32; ++inv)
+                if (!known(inv) && (!o_.mask || (o_.mask >> inv & 1))) open |= InvMask{1} << inv;
+            if constexpr (Sys::kStoreStates) {
+                uint64_t fb = 0;
+                for (const auto& f : frontier_) fb += f.capacity() * sizeof(State);
+                frontier_now_ = fb;
+            }
             auto expand_part = [&](int w) {
                 const auto& recs = levels_[depth][w];
                 std::vector<Out> batch;
                 if (direct) {
-                    // the next level is about as large as the transitions ahead allow: reserve
-                    size_t guess = recs.size() * 2;
+                    // reserve for the next level: the last level's growth ratio, plus 1/8
+                    batch.reserve(kBatch + 64);
+                    size_t guess = static_cast<size_t>(double(recs.size()) * growth_ * 1.125) + 16;
                     levels_[depth + 1][0].reserve(guess);
                     if constexpr (Sys::kStoreStates) next_frontier[0].reserve(guess);
                 }
@@ -298,7 +367,7 @@ public:
                         }
                     }();
                     const uint32_t parent = static_cast<uint32_t>(i * W_ + w);
-                    sys_.expand(s, [&](uint32_t op, Key&& key, State&& next, std::vector<Violation>& viol) {
+                    auto emit = [&](uint32_t op, Key&& key, State&& next, std::vector<Violation>& viol) {
                         ++trans[w];
                         for (auto& x : viol) {
                             if (known(x.inv)) continue;
@@ -306,7 +375,8 @@ public:
                             if (!b.set || std::tie(parent, op) < std::tie(b.parent, b.op)) b = {true, parent, op, std::move(x.detail)};
                         }
                         if (direct) {
-                            // batched per expanded state: prefetch every slot, then insert
+                            // batched over several expanded states: prefetch every slot, then insert
+                            // (in emission order: the same result as inserting at once)
                             store.prefetch(0, key);
                             Out out{std::move(key), parent, op, {}};
                             if constexpr (Sys::kStoreStates) out.state = std::move(next);
@@ -317,15 +387,19 @@ public:
                         Out out{std::move(key), parent, op, {}};
                         if constexpr (Sys::kStoreStates) out.state = std::move(next);
                         outbox[w][owner].push_back(std::move(out));
-                    });
-                    for (auto& out : batch) {
-                        ++attempts[0];
-                        if (!store.insert(0, out.key)) continue;
-                        levels_[depth + 1][0].push_back({out.parent, out.op});
-                        if constexpr (Sys::kStoreStates) next_frontier[0].push_back(std::move(out.state));
-                        ++fresh[0];
+                    };
+                    if constexpr (requires { sys_.expand(s, emit, open); }) sys_.expand(s, emit, open);
+                    else sys_.expand(s, emit);
+                    if (batch.size() >= kBatch || i + 1 == recs.size()) {
+                        for (auto& out : batch) {
+                            ++attempts[0];
+                            if (!store.insert(0, out.key)) continue;
+                            levels_[depth + 1][0].push_back({out.parent, out.op});
+                            if constexpr (Sys::kStoreStates) next_frontier[0].push_back(std::move(out.state));
+                            ++fresh[0];
+                        }
+                        batch.clear();
                     }
-                    batch.clear();
                     if ((i & 63) == 63) prog.transitions.fetch_add(trans[w] - reported), reported = trans[w];
                 }
             };
@@ -364,6 +438,10 @@ public:
             if (!direct) parallel(insert_part);
             uint64_t added = 0, tried = 0;
             for (int w = 0; w < W_; ++w) added += fresh[w], tried += attempts[w];
+            growth_ = std::max(1.0, double(added) / double(std::max<uint64_t>(1, frontier)));
+            // the trace records stay for the whole search: no slack beyond 1/8 (one copy of the level)
+            for (auto& v : levels_[depth + 1])
+                if (v.capacity() > v.size() + v.size() / 8 + 64) v.shrink_to_fit();
             if (o_.store == StoreKind::Bitstate) {
                 double p = store.false_positive(before + added / 2);
                 omitted += double(added) * p / std::max(1e-12, 1.0 - p);
@@ -372,7 +450,12 @@ public:
             st.states += added;
             st.level_sizes.push_back(added);
             prog.states = st.states;
-            if constexpr (Sys::kStoreStates) frontier_ = std::move(next_frontier);
+            if constexpr (Sys::kStoreStates) {
+                uint64_t nb = 0;
+                for (const auto& f : next_frontier) nb += f.capacity() * sizeof(State);
+                frontier_peak_ = std::max(frontier_peak_, frontier_now_ + nb);
+                frontier_ = std::move(next_frontier);
+            }
             if (o_.max_states && st.states >= o_.max_states) {
                 ++depth;
                 truncated = true;
@@ -392,8 +475,10 @@ public:
         st.cpu_seconds = process_cpu_seconds() - cpu0;
         prog.stop();
         st.store_bytes = store.bytes();
+        st.frontier_bytes = frontier_peak_;
         for (const auto& l : levels_)
-            for (const auto& v : l) st.store_bytes += v.capacity() * sizeof(Rec);
+            for (const auto& v : l) st.trace_bytes += v.capacity() * sizeof(Rec);
+        st.store_bytes += st.trace_bytes;
         st.peak_rss = peak_rss_bytes();
         st.omission_estimate = omitted;
         if (o_.store == StoreKind::Fp64) st.collision_bound = double(st.states) * double(st.states) / std::ldexp(1.0, 65);
@@ -464,6 +549,9 @@ private:
     std::vector<std::vector<Stored>> frontier_;
     std::vector<FoundViolation> found_;
     Best best_[32];
+    uint64_t frontier_now_ = 0, frontier_peak_ = 0;
+    double growth_ = 2.0;                 // the last level's size over the one before
+    static constexpr size_t kBatch = 32;  // successors inserted together (their slots prefetched)
 };
 
 // ---------------------------------------------------------------- depth-first and random walks

@@ -1,9 +1,11 @@
 // pidlab replay: replay scenarios in the model and compare with their expectations.
 #include <fmt/core.h>
 
+#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "checker/invariants.hpp"
 #include "cli/commands.hpp"
 #include "format/names.hpp"
 #include "model/replay.hpp"
@@ -49,6 +51,57 @@ void print_trace(const scenario::Scenario& s, const model::ReplayResult& r, bool
     }
 }
 
+// A trace written by `pidlab explore --interleave --out` (INVARIANT.interleaved.json): a
+// top-level object with "trace" and "violates" and no "steps". Its steps include the kernel's
+// internal transitions (do_exit, exit_notify, release_task as separate steps), which the
+// scenario format cannot express: replay settles the kernel after every step.
+bool is_interleaved_trace(const std::string& file) {
+    std::ifstream in(file);
+    auto j = nlohmann::json::parse(in, nullptr, false);
+    return j.is_object() && j.contains("trace") && j.contains("violates") && !j.contains("steps");
+}
+
+// What the scenario's `violates` says, checked: the named invariant must be violated by its
+// last step (checker::check_counterexample: the steps replayed with the invariants watched).
+struct ViolatesVerdict {
+    bool checked = false;
+    bool ok = true;
+    std::string line;  // one line for the trace
+    checker::CounterexampleCheck chk;
+};
+
+ViolatesVerdict check_violates(const scenario::Scenario& s, const model::Profile& p) {
+    ViolatesVerdict v;
+    if (s.violates.empty()) return v;
+    v.checked = true;
+    v.chk = checker::check_counterexample(s, p);
+    const auto& c = v.chk;
+    if (c.error) {
+        v.ok = false;
+        v.line = fmt::format("violates {}: not checked, the scenario did not run to its end", s.violates);
+        return v;
+    }
+    const int last = static_cast<int>(s.steps.size()) - 1;
+    if (c.violated_at_last_step) {
+        v.line = fmt::format("violates {} at step {} (as the file says)", s.violates, last);
+        if (c.first_violation_step >= 0 && c.first_violation_step < last)
+            v.line += fmt::format("; first violated at step {}", c.first_violation_step);
+        return v;
+    }
+    v.ok = false;
+    if (last < 0) {
+        v.line = fmt::format("VIOLATES MISMATCH: the file says it violates {}, but it has no steps", s.violates);
+    } else if (c.first_violation_step >= 0) {
+        v.line = fmt::format("VIOLATES MISMATCH: the file says it violates {} at its last step (#{}), but only step {} "
+                             "violates it",
+                             s.violates, last, c.first_violation_step);
+    } else {
+        v.line = fmt::format("VIOLATES MISMATCH: the file says it violates {}, but no step violates it (last step #{})",
+                             s.violates, last);
+    }
+    return v;
+}
+
 }  // namespace
 
 int cmd_replay(const ReplayArgs& a) {
@@ -80,7 +133,21 @@ int cmd_replay(const ReplayArgs& a) {
         try {
             s = scenario::load_scenario_file(f);
         } catch (const scenario::FormatError& e) {
-            std::cerr << "pidlab replay: " << e.what() << "\n";
+            if (is_interleaved_trace(f))
+                std::cerr << "pidlab replay: " << f
+                          << ": trace: an interleaved counterexample of `pidlab explore --interleave` (its steps "
+                             "include the kernel's internal transitions, which a scenario cannot express); it is a "
+                             "trace to read, not a scenario to replay\n";
+            else
+                std::cerr << "pidlab replay: " << e.what() << "\n";
+            ++bad;
+            continue;
+        }
+        if (!s.violates.empty() && !checker::invariant_index(s.violates)) {
+            std::string known;
+            for (const auto& inv : checker::invariants()) known += (known.empty() ? "" : ", ") + std::string(inv.name);
+            std::cerr << "pidlab replay: " << f << ": violates: unknown invariant \"" << s.violates << "\" (known: " << known
+                      << ")\n";
             ++bad;
             continue;
         }
@@ -101,7 +168,8 @@ int cmd_replay(const ReplayArgs& a) {
             std::cerr << "pidlab replay: " << r.error->what() << "\n";
             ++bad;
         }
-        bool ok = r.passed();
+        ViolatesVerdict vv = r.error ? ViolatesVerdict{} : check_violates(s, p);
+        bool ok = r.passed() && vv.ok;
         if (a.json) {
             auto j = scenario::to_json(r.run_result());
             j["passed"] = ok;
@@ -113,10 +181,23 @@ int cmd_replay(const ReplayArgs& a) {
             for (const auto& [n, v] : r.final_mismatches)
                 for (const auto& m : v)
                     ms.push_back({{"path", "final." + n}, {"key", m.key}, {"expected", m.expected}, {"observed", m.observed}});
+            if (vv.checked) {
+                j["violates"] = {{"invariant", s.violates},
+                                 {"at_last_step", vv.chk.violated_at_last_step},
+                                 {"first_step", vv.chk.first_violation_step}};
+                if (!vv.ok)
+                    ms.push_back({{"path", "violates"}, {"key", "violates"}, {"expected", s.violates + " at the last step"},
+                                  {"observed", vv.line}});
+            }
             j["mismatches"] = ms;
             all.push_back(j);
         } else if (!a.quiet || !ok) {
             print_trace(s, r, a.tree);
+            if (vv.checked) {
+                fmt::print("  {}\n", vv.line);
+                if (!vv.ok)
+                    for (const auto& d : vv.chk.details) fmt::print("        last step: {}\n", d);
+            }
             fmt::print("{} {}\n\n", ok ? "PASS" : (r.error ? "ERROR" : "FAIL"), s.name);
         }
         if (!r.error) ok ? ++passed : ++failed;

@@ -11,7 +11,12 @@
 //     `pidlab explore` (the default alphabet, --tasks 4 --depth 8, every profile).
 //
 // Usage: bench_explore [--n N] [--model-n N] [--spin-n N] [--standard] [--no-spin]
-//                      [--threads W] [--spin-dir DIR]
+//                      [--threads W] [--pml FILE] [--store dense|hash] [--repeat R]
+//
+// The packed store (--store): `dense` (default) is a direct-addressed bit array over every
+// possible state word (2^(4N) bits: one bit per possible state, the state is the index, so it
+// is exact); `hash` is the absl hash set of the state words (exact too). With --repeat R every
+// measured run (packed, SPIN) is made R times and the median rate is reported.
 #include <fmt/core.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -20,6 +25,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <algorithm>
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -40,15 +46,20 @@ namespace {
 struct Run {
     uint64_t states = 0, transitions = 0;
     double seconds = 0, cpu = 0, bytes_per_state = 0;
+    double store_bps = 0, trace_bps = 0, frontier_bps = 0;  // the parts of bytes_per_state (packed)
     std::vector<uint64_t> levels;
     std::vector<std::string> violated;
 };
+
+StoreKind g_store = StoreKind::Dense;
 
 Run run_packed(int n, int threads) {
     packed::System sys;
     sys.n = n;
     sys.mask = all_invariants();
     SearchOptions o;
+    o.store = g_store;
+    o.dense_bits = sys.key_bits();
     o.depth = 64;
     o.threads = threads;
     o.progress_secs = 0;
@@ -61,7 +72,14 @@ Run run_packed(int n, int threads) {
     r.transitions = st.transitions;
     r.seconds = st.seconds;
     r.cpu = st.cpu_seconds;
-    r.bytes_per_state = double(st.store_bytes) / double(st.states);
+    // lossless bytes per state: the whole store allocation (dense bit array, or every slot of
+    // the hash set: its load factor included), the trace records (capacity), and the peak of the
+    // stored frontier (two levels of state words)
+    const uint64_t trace = st.trace_bytes;  // SearchStats::store_bytes includes the trace records
+    r.bytes_per_state = double(st.store_bytes + st.frontier_bytes) / double(st.states);
+    r.frontier_bps = double(st.frontier_bytes) / double(st.states);
+    r.store_bps = double(st.store_bytes - trace) / double(st.states);
+    r.trace_bps = double(trace) / double(st.states);
     r.levels = st.level_sizes;
     for (const auto& f : found) r.violated.push_back(fmt::format("{} ({} steps)", invariants()[f.inv].name, f.path.size()));
     return r;
@@ -166,8 +184,9 @@ std::string find_pml(const std::string& given) {
 int main(int argc, char** argv) {
     int n = 8, model_n = 5, spin_n = -1, threads = std::max(1u, std::thread::hardware_concurrency());
     bool standard = false, no_spin = false;
+    int repeat = 1;
     std::string pml;
-    for (int i = 1; i < argc; ++i) {
+    for (int i = 1; i < argc; ++i) try {
         std::string a = argv[i];
         auto val = [&] { return i + 1 < argc ? std::string(argv[++i]) : std::string(); };
         if (a == "--n") n = std::stoi(val());
@@ -177,11 +196,24 @@ int main(int argc, char** argv) {
         else if (a == "--standard") standard = true;
         else if (a == "--no-spin") no_spin = true;
         else if (a == "--pml") pml = val();
+        else if (a == "--repeat") repeat = std::max(1, std::stoi(val()));
+        else if (a == "--store") {
+            std::string v = val();
+            if (v == "dense") g_store = StoreKind::Dense;
+            else if (v == "hash") g_store = StoreKind::Fp64;
+            else {
+                std::fprintf(stderr, "bench_explore: --store must be dense or hash\n");
+                return 2;
+            }
+        }
         else {
             std::fprintf(stderr, "usage: bench_explore [--n N] [--model-n N] [--spin-n N] [--threads W] [--standard] "
-                                 "[--no-spin] [--pml FILE]\n");
+                                 "[--no-spin] [--pml FILE] [--store dense|hash] [--repeat R]\n");
             return 2;
         }
+    } catch (const std::exception&) {
+        std::fprintf(stderr, "bench_explore: %s needs a number\n", argv[i - 1]);
+        return 2;
     }
     if (spin_n < 0) spin_n = n;
     if (n < 1 || n > 8 || spin_n > 8) {
@@ -196,19 +228,43 @@ int main(int argc, char** argv) {
                packed::kProfile);
 
     int rc = 0;
+    auto rate = [](const Run& r) { return r.states / std::max(r.cpu, 1e-9); };
+    // R runs; returns the run with the median per-core rate, and prints every rate
+    auto median_of = [&](int nn, int th, const char* what) {
+        std::vector<Run> runs;
+        for (int i = 0; i < repeat; ++i) runs.push_back(run_packed(nn, th));
+        for (const auto& r : runs)
+            if (r.states != runs.front().states) {
+                fmt::print("  MISMATCH between runs: {} vs {} states\n", r.states, runs.front().states);
+                rc = 1;
+            }
+        std::vector<Run> sorted = runs;
+        std::sort(sorted.begin(), sorted.end(), [&](const Run& a, const Run& b) { return rate(a) < rate(b); });
+        if (repeat > 1) {
+            std::vector<std::string> rs;
+            for (const auto& r : runs) rs.push_back(fmt::format("{:.0f}", rate(r)));
+            std::string load = sh("cut -d' ' -f1-3 /proc/loadavg");
+            while (!load.empty() && load.back() == '\n') load.pop_back();
+            fmt::print("  {}: per-core rates of {} runs: {} states/s; median below (load average now {})\n", what, repeat,
+                       fmt::join(rs, ", "), load);
+        }
+        return sorted[sorted.size() / 2];
+    };
+    const char* store_name = g_store == StoreKind::Dense ? "dense bit array over all 2^(4N) state words" : "absl hash set of state words";
     // ---- packed, one worker and all workers
-    Run p1 = run_packed(n, 1);
-    Run pw = threads > 1 ? run_packed(n, threads) : p1;
-    fmt::print("packed   N={}: {} distinct states, {} transitions, closed at depth {}\n", n, p1.states, p1.transitions,
-               p1.levels.size() - 1);
-    fmt::print("  1 worker : {:.3f} s wall, {:.3f} s CPU: {:.0f} states/s per core (CPU time), {:.0f} states/s wall; "
-               "{:.1f} bytes/state (lossless: the state is its key)\n",
-               p1.seconds, p1.cpu, p1.states / p1.cpu, p1.states / p1.seconds, p1.bytes_per_state);
+    Run p1 = median_of(n, 1, "1 worker");
+    Run pw = threads > 1 ? median_of(n, threads, "all workers") : p1;
+    fmt::print("packed   N={}: {} distinct states, {} transitions, closed at depth {}; store: {}\n", n, p1.states,
+               p1.transitions, p1.levels.size() - 1, store_name);
+    fmt::print("  1 worker : {:.3f} s wall, {:.3f} s CPU: {:.0f} states/s per core (CPU time), {:.0f} states/s wall\n",
+               p1.seconds, p1.cpu, rate(p1), p1.states / p1.seconds);
+    fmt::print("  lossless bytes/state: {:.1f} = store {:.1f} + trace records {:.1f} + peak frontier {:.1f}\n",
+               p1.bytes_per_state, p1.store_bps, p1.trace_bps, p1.frontier_bps);
     if (threads > 1)
         fmt::print("  {} workers: {:.3f} s wall, {:.3f} s CPU: {:.0f} states/s wall, {:.0f} states/s per core (CPU time)\n",
-                   threads, pw.seconds, pw.cpu, pw.states / pw.seconds, pw.states / pw.cpu);
+                   threads, pw.seconds, pw.cpu, pw.states / pw.seconds, rate(pw));
     fmt::print("  violated: {}\n", p1.violated.empty() ? std::string("none") : fmt::format("{}", fmt::join(p1.violated, ", ")));
-    if (pw.states != p1.states) {
+    if (pw.states != p1.states || pw.levels != p1.levels || pw.violated != p1.violated) {
         fmt::print("  MISMATCH: {} workers found {} states\n", threads, pw.states);
         rc = 1;
     }
@@ -230,21 +286,35 @@ int main(int argc, char** argv) {
     // ---- SPIN
     if (!no_spin) {
         std::string file = find_pml(pml);
-        SpinRun s = file.empty() ? SpinRun{false, 0, 0, 0, 0, 0, "bench/spin/autoreap_siblings.pml not found"} : run_spin(spin_n, file);
-        if (!s.ok) {
-            fmt::print("\nspin: {}\n", s.error.substr(0, 400));
+        std::vector<SpinRun> runs;
+        for (int i = 0; i < (file.empty() ? 1 : repeat); ++i) {
+            runs.push_back(file.empty() ? SpinRun{false, 0, 0, 0, 0, 0, "bench/spin/autoreap_siblings.pml not found"}
+                                        : run_spin(spin_n, file));
+            if (!runs.back().ok) break;
+        }
+        if (!runs.back().ok) {
+            fmt::print("\nspin: {}\n", runs.back().error.substr(0, 400));
         } else {
+            auto srate = [](const SpinRun& r) { return r.states / std::max(r.cpu, 1e-6); };
+            std::vector<SpinRun> sorted = runs;
+            std::sort(sorted.begin(), sorted.end(), [&](const SpinRun& a, const SpinRun& b) { return srate(a) < srate(b); });
+            const SpinRun& s = sorted[sorted.size() / 2];
+            if (repeat > 1) {
+                std::vector<std::string> rs;
+                for (const auto& r : runs) rs.push_back(fmt::format("{:.0f}", srate(r)));
+                fmt::print("\nspin: per-core rates of {} runs: {} states/s; median below\n", repeat, fmt::join(rs, ", "));
+            }
             Run ps = spin_n == n ? p1 : run_packed(spin_n, 1);
             Run psw = spin_n == n ? pw : (threads > 1 ? run_packed(spin_n, threads) : ps);
-            fmt::print("\nspin     N={}: {} states stored in {:.3f} s (pan's timer), {:.3f} s CPU: {:.0f} states/s per core "
-                       "(CPU time); state vector {:.0f} bytes, {:.1f} MB\n",
-                       spin_n, s.states, s.seconds, s.cpu, s.states / std::max(s.cpu, 1e-6), s.state_vector, s.memory_mb);
+            fmt::print("spin     N={}: {} states stored in {:.3f} s (pan's timer), {:.3f} s CPU: {:.0f} states/s per core "
+                       "(CPU time); state vector {:.0f} bytes, {:.1f} MB ({:.1f} B/state)\n",
+                       spin_n, s.states, s.seconds, s.cpu, srate(s), s.state_vector, s.memory_mb,
+                       s.memory_mb * 1048576.0 / std::max<uint64_t>(1, s.states));
             fmt::print("  packed N={}: {} states: {}\n", spin_n, ps.states, s.states == ps.states ? "AGREE" : "DISAGREE");
             if (s.states != ps.states) rc = 1;
-            double spin_rate = s.states / std::max(s.cpu, 1e-6);
-            fmt::print("  speed ratio packed/spin: {:.1f}x per core (CPU time, 1 worker vs pan), {:.1f}x wall clock "
+            fmt::print("  speed ratio packed/spin: {:.1f}x per core (CPU time, 1 worker vs pan, medians), {:.1f}x wall clock "
                        "({} workers vs pan's timer)\n",
-                       (ps.states / ps.cpu) / spin_rate, s.seconds / psw.seconds, threads);
+                       rate(ps) / srate(s), s.seconds / psw.seconds, threads);
             if (s.seconds < 0.5)
                 fmt::print("  (pan ran for under half a second: its timer resolution makes the ratio rough; use --n 8)\n");
         }

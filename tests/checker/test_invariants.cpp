@@ -140,6 +140,57 @@ TEST(AutokillOnlyCloneFile, HoldsForTheFileFlagOfV4On) {
     EXPECT_TRUE(v2.empty());
 }
 
+// The 7.1 finding of `pidlab random` (seed 1): a thread C3 of the autokill child C2, with its
+// own fd-table copy, execs. de_thread zaps C2, whose exit_files drops the last reference to
+// C2's own autokill file (the SIGKILL is right); the model's de_thread then moves the file, with
+// the struct pid, to C3. The invariant judges by the file's task at the release.
+TEST(AutokillOnlyCloneFile, HoldsWhenDeThreadMovesTheFileAfterTheRelease) {
+    World w("7.1");
+    TaskId c2 = w.clone(T, c3(CF_FILES | CF_PIDFD | CF_AUTOREAP | CF_PIDFD_AUTOKILL)).task;
+    ASSERT_GE(c2, 0);
+    TaskId t3 = w.clone(c2, c3(CF_VM | CF_SIGHAND | CF_THREAD)).task;
+    ASSERT_GE(t3, 0);
+    w.run([&](Kernel& k) { return k.sys_exit_group(T, 0); });
+    ASSERT_EQ(w.run([&](Kernel& k) { return k.sys_close(t3, 3); }).ret, 0);
+    size_t e0 = w.k.events.size();
+    auto v = step_violations(w, "autokill_only_clone_file", t3,
+                             [&](World& x) { x.run([&](Kernel& k) { return k.sys_execve(t3, false, false); }); });
+    EXPECT_TRUE(v.empty()) << v.front().detail;
+    ASSERT_GT(w.k.events.size(), e0);  // the release did send the autokill SIGKILL
+    EXPECT_EQ(w.k.events[e0].target, c2);
+    EXPECT_EQ(w.k.file(0).pid, t3);  // and the file follows the struct pid to the new leader
+}
+
+// The other order within one step: de_thread moves the file first, and the exec's close of
+// the close-on-exec copy releases it, naming the new leader.
+TEST(AutokillOnlyCloneFile, HoldsWhenTheCloseOnExecReleasesTheMovedFile) {
+    World w("7.1");
+    TaskId c2 = w.clone(T, c3(CF_FILES | CF_PIDFD | CF_AUTOREAP | CF_PIDFD_AUTOKILL)).task;
+    TaskId t3 = w.clone(c2, c3(CF_VM | CF_SIGHAND | CF_THREAD)).task;
+    ASSERT_GE(t3, 0);
+    w.run([&](Kernel& k) { return k.sys_exit_group(T, 0); });
+    auto v = step_violations(w, "autokill_only_clone_file", t3,
+                             [&](World& x) { x.run([&](Kernel& k) { return k.sys_execve(t3, false, false); }); });
+    EXPECT_TRUE(v.empty()) << v.front().detail;
+    EXPECT_TRUE(w.k.file(0).released);
+}
+
+TEST(AutokillOnlyCloneFile, ViolatedWhenTheKillHitsATaskTheFileNeverNamed) {
+    // a broken kernel whose release kills a sibling Q of the file's task
+    World w("7.1");
+    TaskId q = w.clone(T, fork_args()).task;  // before the pidfd: Q's fd table holds no copy
+    TaskId c = w.clone(T, c3(CF_PIDFD | CF_AUTOREAP | CF_PIDFD_AUTOKILL)).task;
+    ASSERT_GE(c, 0);
+    ASSERT_GE(q, 0);
+    auto v = step_violations(w, "autokill_only_clone_file", T, [&](World& x) {
+        size_t e0 = x.k.events.size();
+        x.run([&](Kernel& k) { return k.sys_close(T, 3); });
+        ASSERT_EQ(x.k.events.size(), e0 + 1);
+        x.k.events.back().target = q;
+    });
+    EXPECT_TRUE(has(v, "autokill_only_clone_file"));
+}
+
 // ---- autokill_no_self_pin
 
 TEST(AutokillNoSelfPin, ViolatedThroughCloneFiles) {
@@ -190,6 +241,40 @@ TEST(NoUnprivilegedKill, HoldsWithNnpOnMergedKernelAndForAPrivilegedCreator) {
     r.run([&](Kernel& k) { return k.drop_privileges(d, 2000); });
     auto v2 = step_violations(r, "no_unprivileged_kill", T, [&](World& x) { x.run([&](Kernel& k) { return k.sys_close(T, 3); }); });
     EXPECT_TRUE(v2.empty());
+}
+
+// The 7.1 finding of `pidlab random` (seed 3): the creator made the file unprivileged (uid
+// 65534), then exec'd the setuid-root helper and dropped to uid 1000; the kill of C (uid 65534)
+// is one the creator could make when it created the file: judged by its credentials then.
+TEST(NoUnprivilegedKill, JudgesTheCreatorByItsCredentialsAtCreation) {
+    World w("7.1");
+    ASSERT_EQ(w.run([&](Kernel& k) { return k.drop_privileges(T, 65534); }).ret, 0);
+    TaskId c = w.clone(T, c3(CF_FILES | CF_PIDFD | CF_AUTOREAP | CF_NNP | CF_PIDFD_AUTOKILL)).task;
+    ASSERT_GE(c, 0);
+    EXPECT_EQ(w.aux.files.at(0).creator_cred.uid, 65534);
+    EXPECT_FALSE(w.aux.files.at(0).creator_cred.caps);
+    w.run([&](Kernel& k) { return k.sys_execve(T, true, false); });  // T: euid 0; its copy closed on exec
+    ASSERT_EQ(w.run([&](Kernel& k) { return k.drop_privileges(T, 1000); }).ret, 0);
+    EXPECT_FALSE(kill_ok_by_cred(w.k.task(T).cred, w.k.task(c).cred));  // now T could not kill C
+    auto v = step_violations(w, "no_unprivileged_kill", c, [&](World& x) { x.run([&](Kernel& k) { return k.sys_close(c, 3); }); });
+    EXPECT_TRUE(v.empty()) << v.front().detail;
+    EXPECT_EQ(w.k.task(c).exit_state, ExitState::Released);  // the autokill did fire
+}
+
+TEST(NoUnprivilegedKill, ViolatedThoughTheCreatorGainedRootAfterCreation) {
+    // v3 (no CLONE_NNP needed): created at uid 1000, the child becomes root for good, and
+    // the creator itself execs a setuid-root helper before the close: it could kill the
+    // child now, but it could not when it created the file.
+    World w("v3", kUser);
+    TaskId c = w.clone(T, c3(CF_PIDFD | CF_AUTOREAP | CF_PIDFD_AUTOKILL)).task;
+    ASSERT_GE(c, 0);
+    w.run([&](Kernel& k) { return k.sys_execve(c, true, false); });
+    ASSERT_EQ(w.run([&](Kernel& k) { return k.sys_setresuid(c, 0); }).ret, 0);
+    w.run([&](Kernel& k) { return k.sys_execve(T, true, true); });  // keeps the pidfd
+    ASSERT_EQ(w.run([&](Kernel& k) { return k.sys_setresuid(T, 0); }).ret, 0);
+    EXPECT_TRUE(kill_ok_by_cred(w.k.task(T).cred, w.k.task(c).cred));
+    auto v = step_violations(w, "no_unprivileged_kill", T, [&](World& x) { x.run([&](Kernel& k) { return k.sys_close(T, 3); }); });
+    EXPECT_TRUE(has(v, "no_unprivileged_kill"));
 }
 
 // ---- nnp_monotonic
