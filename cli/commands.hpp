@@ -31,5 +31,6 @@ Runner add_explore(CLI::App& app);
 Runner add_crosscheck(CLI::App& app);
 Runner add_random(CLI::App& app);
 Runner add_difftest(CLI::App& app);
+Runner add_validate(CLI::App& app);
 
 }  // namespace pidlab::cli

@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
     add(cli::add_crosscheck(app));
     add(cli::add_random(app));
     add(cli::add_difftest(app));
+    add(cli::add_validate(app));
 
     try {
         app.parse(argc, argv);
