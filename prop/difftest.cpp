@@ -77,8 +77,9 @@ private:
 
 class VmRunner final : public KernelRunner {
 public:
-    VmRunner(std::string series, std::string oracle, int step_timeout_ms)
+    VmRunner(std::string series, std::string oracle, int step_timeout_ms, int smp)
         : series_(std::move(series)), init_(oracle::find_oracle_binary(oracle)) {
+        opts_.smp = std::max(1, smp);
         if (step_timeout_ms > 0) opts_.init_args.push_back("--step-timeout-ms=" + std::to_string(step_timeout_ms));
     }
     std::vector<scenario::RunResult> run(const std::vector<std::string>& files) override {
@@ -119,8 +120,9 @@ std::unique_ptr<KernelRunner> host_runner(const std::string& oracle, int step_ti
     return std::make_unique<HostRunner>(oracle, step_timeout_ms, jobs);
 }
 
-std::unique_ptr<KernelRunner> vm_runner(const std::string& series, const std::string& oracle, int step_timeout_ms) {
-    return std::make_unique<VmRunner>(series, oracle, step_timeout_ms);
+std::unique_ptr<KernelRunner> vm_runner(const std::string& series, const std::string& oracle, int step_timeout_ms,
+                                        int smp) {
+    return std::make_unique<VmRunner>(series, oracle, step_timeout_ms, smp);
 }
 
 // ---------------------------------------------------------------- helpers

@@ -39,8 +39,9 @@ public:
 // over `jobs` oracle processes that run at the same time.
 std::unique_ptr<KernelRunner> host_runner(const std::string& oracle = "", int step_timeout_ms = 0, int jobs = 2);
 // Debian's kernel `series` under QEMU (oracle::vm::run_in_vm) with the static oracle as /init.
+// `smp`: the guest's CPUs (QEMU -smp; under TCG each is a host thread).
 std::unique_ptr<KernelRunner> vm_runner(const std::string& series, const std::string& oracle = "",
-                                        int step_timeout_ms = 0);
+                                        int step_timeout_ms = 0, int smp = 1);
 
 // cli::crosscheck_results (it lives in the pidlab executable: the caller passes it in).
 using CompareFn = std::function<cli::CrossReport(const std::vector<scenario::Scenario>&,
