@@ -346,8 +346,8 @@ int run_validate(const ValidateArgs& a) {
     // ---- the table, the detail view --------------------------------------------------------
     std::string table = validate::text_table(r, o);
     std::cout << table;
-    std::cout << fmt::format("\nB = {}: no violation in every state of the explorations (d default alphabet, p ptrace; "
-                             "tasks/depth), in r{} random cases of {} steps (seed {}), or in the corpus (c)\n",
+    std::cout << fmt::format("\nB = {}: no violation in any state the explorations reached (d default alphabet, p ptrace; "
+                             "tasks/depth), in any of the {} random cases of {} steps (r, seed {}), nor in the corpus (c)\n",
                              validate::bounds_text(o), o.random_cases, o.random_steps, o.seed);
     std::cout << "counterexamples: " << a.out << "/REVISION/INVARIANT.json (+ INVARIANT/step-NN.dot)";
     if (not_replaying) std::cout << fmt::format("; {} DO NOT REPLAY", not_replaying);
