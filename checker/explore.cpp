@@ -234,7 +234,7 @@ Counterexample make_counterexample(const ExploreConfig& c, int inv, const std::v
         if (op.kind == OpKind::Internal) line = "(kernel) " + describe_op(op, c.alphabet);
         cx.step_text.push_back(line);
         sc.steps.push_back(st);
-        cx.dots.push_back(tree_dot(s.k, names, "after step " + std::to_string(sc.steps.size()) + ": " + line));
+        cx.dots.push_back(tree_dot(s.k, names, "after step #" + std::to_string(sc.steps.size() - 1) + ": " + line));
     }
     sc.description = "Counterexample found by pidlab explore (" + c.profile.name + ", " +
                      std::to_string(path.size()) + " steps, shortest): " + invariants()[inv].statement + ". " + detail +
