@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -93,6 +94,24 @@ struct Task : procfs::KernelTask {
     std::shared_ptr<FdTable> fds;   // shared by CLONE_FILES
 };
 
+// Adds the time from its construction to its end (or stop()) to a phase of the profile.
+class PhaseTimer {
+public:
+    explicit PhaseTimer(Profile::Phase p) : p_(p), t0_(Clock::now()) {}
+    ~PhaseTimer() { stop(); }
+    void stop() {
+        if (done_) return;
+        done_ = true;
+        profile().ms[p_] += std::chrono::duration<double, std::milli>(Clock::now() - t0_).count();
+        ++profile().n[p_];
+    }
+
+private:
+    Profile::Phase p_;
+    Clock::time_point t0_;
+    bool done_ = false;
+};
+
 struct Deadline {
     Clock::time_point at;
     std::string what;  // "the step timeout (2000 ms)"
@@ -138,18 +157,27 @@ public:
             if (static_cast<int>(s_.tasks.size()) > opts_.max_tasks)
                 throw Abort("the scenario has " + std::to_string(s_.tasks.size()) + " tasks; the limit is " +
                             std::to_string(opts_.max_tasks));
-            start();
+            {
+                PhaseTimer pt(Profile::Setup);
+                start();
+            }
             for (size_t i = 0; i < s_.steps.size(); ++i) {
                 where_ = "step " + std::to_string(i) + " (" + scenario::describe_step(s_.steps[i]) + ")";
-                res.steps.push_back(step(s_.steps[i], static_cast<int>(i)));
+                {
+                    PhaseTimer pt(Profile::Steps);
+                    res.steps.push_back(step(s_.steps[i], static_cast<int>(i)));
+                }
+                PhaseTimer pt(Profile::Settle);
                 settle();
             }
             where_ = "final";
+            PhaseTimer pt(Profile::Final);
             for (const auto& name : s_.tasks) res.final[name] = observe_task(task(name));
         } catch (const Abort& e) {
             res.aborted = e.what();
             res.final.clear();
         }
+        PhaseTimer td(Profile::Teardown);
         if (auto problem = teardown()) {
             auto msg = "cleanup: " + *problem;
             res.aborted = res.aborted ? *res.aborted + "; " + msg : msg;
@@ -223,6 +251,7 @@ private:
                     throw Abort(where_ + ": task " + t.name + " sent a malformed reply");
                 return r;
             }
+            ++profile().call_slices;
             if (watch && procfs::examine(t) != Life::Running) {
                 if (wait_readable(t.ctl, Clock::now())) continue;  // an answer that raced with its death
                 return std::nullopt;
@@ -817,6 +846,52 @@ Executor::~Executor() {
     if (lock_fd_ >= 0) close(lock_fd_);
 }
 
+Profile& profile() {
+    static Profile p;
+    return p;
+}
+
+std::string Profile::summary() const {
+    static const char* const names[kPhases] = {"load", "setup", "steps", "settle", "final", "teardown", "output"};
+    const double per = scenarios > 0 ? 1.0 / static_cast<double>(scenarios) : 0;
+    double total = 0;
+    std::string out = "pidlab-oracle profile: " + std::to_string(scenarios) + " scenarios, ms per scenario:";
+    char buf[96];
+    for (int i = 0; i < kPhases; ++i) {
+        total += ms[i];
+        std::snprintf(buf, sizeof buf, " %s %.2f (%ld)", names[i], ms[i] * per, n[i]);
+        out += buf;
+    }
+    std::snprintf(buf, sizeof buf, "; total %.2f; /proc examinations %.1f, stat/status reads %.2f ms, 2 ms slices %.1f per scenario",
+                  total * per, static_cast<double>(procfs::proc_reads()) * per, procfs::proc_read_ms() * per,
+                  static_cast<double>(call_slices) * per);
+    out += buf;
+    // CPU time: the controller's own and its reaped descendants' (the scenarios' tasks).
+    rusage self{}, kids{};
+    getrusage(RUSAGE_SELF, &self);
+    getrusage(RUSAGE_CHILDREN, &kids);
+    auto ms_of = [](const timeval& t) { return static_cast<double>(t.tv_sec) * 1e3 + static_cast<double>(t.tv_usec) * 1e-3; };
+    std::snprintf(buf, sizeof buf, "; cpu ms per scenario: controller user %.2f sys %.2f, tasks user %.2f sys %.2f",
+                  ms_of(self.ru_utime) * per, ms_of(self.ru_stime) * per, ms_of(kids.ru_utime) * per,
+                  ms_of(kids.ru_stime) * per);
+    out += buf;
+    std::snprintf(buf, sizeof buf, "; minor faults per scenario: controller %.1f, tasks %.1f",
+                  static_cast<double>(self.ru_minflt) * per, static_cast<double>(kids.ru_minflt) * per);
+    out += buf;
+    // The whole machine (in a VM: idle is time the vCPU had nothing to run).
+    if (FILE* f = std::fopen("/proc/stat", "r")) {
+        unsigned long long v[8] = {};
+        if (std::fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
+                        &v[6], &v[7]) == 8) {
+            std::snprintf(buf, sizeof buf, "; /proc/stat since boot (ticks): user %llu system %llu idle %llu irq %llu softirq %llu",
+                          v[0] + v[1], v[2], v[3] + v[4], v[5], v[6]);
+            out += buf;
+        }
+        std::fclose(f);
+    }
+    return out;
+}
+
 scenario::RunResult Executor::run(const scenario::Scenario& s) {
     auto sock = dir_ + "/ctl-" + std::to_string(serial_++) + ".sock";
     ScenarioRun run(s, opts_, sock, helper_, helper_suid_);
@@ -825,7 +900,11 @@ scenario::RunResult Executor::run(const scenario::Scenario& s) {
 
 scenario::RunResult Executor::run_file(const std::string& path) {
     try {
-        return run(scenario::load_scenario_file(path));
+        PhaseTimer pt(Profile::Load);
+        auto s = scenario::load_scenario_file(path);
+        pt.stop();
+        ++profile().scenarios;
+        return run(s);
     } catch (const scenario::FormatError& e) {
         std::fprintf(stderr, "pidlab-oracle: %s\n", e.what());
         scenario::RunResult r;

@@ -22,7 +22,22 @@ struct RunOptions {
     // `stall_ms`, to exercise the timeouts and the cleanup after a kill.
     int stall_step = -1;
     int stall_ms = 0;
+    // Print the Profile's summary to stderr at the end of a run.
+    bool profile = false;
 };
+
+// Where an executor's time goes (pidlab-oracle run --profile, vm-init with
+// pidlab.profile=1): wall milliseconds and counts per phase, summed over scenarios.
+struct Profile {
+    enum Phase { Load, Setup, Steps, Settle, Final, Teardown, Output, kPhases };
+    double ms[kPhases] = {};
+    long n[kPhases] = {};
+    long proc_reads = 0;    // examine() calls that read /proc (stat + status)
+    long call_slices = 0;   // 2 ms poll slices that ran out while a puppet answered
+    long scenarios = 0;
+    std::string summary() const;
+};
+Profile& profile();
 
 // `uname -r`.
 std::string kernel_release();

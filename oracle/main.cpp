@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -37,7 +38,7 @@ using pidlab::oracle::RunOptions;
 
 const char* const kUsage =
     "usage: pidlab-oracle run [--step-timeout-ms N] [--scenario-timeout-ms N] [--max-tasks N]\n"
-    "                         [--out PATH] [--tmpdir DIR] [--debug-stall STEP:MS] FILE...\n"
+    "                         [--out PATH] [--tmpdir DIR] [--debug-stall STEP:MS] [--profile] FILE...\n"
     "       pidlab-oracle vm-init [--step-timeout-ms=N] [--scenario-timeout-ms=N] [--max-tasks=N]\n";
 
 struct Usage : std::runtime_error {
@@ -68,10 +69,19 @@ void write_line(int fd, const std::string& line) {
 
 // Runs every file, one JSON line each, then the done line.
 void run_all(const RunOptions& opts, const std::vector<std::string>& files, int out) {
+    using pidlab::oracle::Profile;
     Executor ex(opts);
-    for (const auto& f : files) write_line(out, pidlab::scenario::to_json(ex.run_file(f)).dump());
+    auto& prof = pidlab::oracle::profile();
+    for (const auto& f : files) {
+        auto r = ex.run_file(f);
+        auto t0 = std::chrono::steady_clock::now();
+        write_line(out, pidlab::scenario::to_json(r).dump());
+        prof.ms[Profile::Output] += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+        ++prof.n[Profile::Output];
+    }
     nlohmann::json done{{"done", true}, {"kernel", ex.kernel()}, {"scenarios", files.size()}};
     write_line(out, done.dump());
+    if (opts.profile) std::fprintf(stderr, "%s\n", prof.summary().c_str());
 }
 
 int cmd_run(int argc, char** argv) {
@@ -93,6 +103,7 @@ int cmd_run(int argc, char** argv) {
         else if (a == "--max-tasks") opts.max_tasks = to_int(a, value(), 2);
         else if (a == "--out") out_path = value();
         else if (a == "--tmpdir") opts.tmpdir = value();
+        else if (a == "--profile") opts.profile = true;
         else if (a == "--debug-stall") {
             auto v = value();
             auto colon = v.find(':');
@@ -135,6 +146,7 @@ void read_cmdline(RunOptions& opts) {
         if (key == "pidlab.step_timeout_ms") opts.step_timeout_ms = to_int(key, v, 1);
         else if (key == "pidlab.scenario_timeout_ms") opts.scenario_timeout_ms = to_int(key, v, 1);
         else if (key == "pidlab.max_tasks") opts.max_tasks = to_int(key, v, 2);
+        else if (key == "pidlab.profile") opts.profile = v == "1";
     }
 }
 

@@ -28,7 +28,12 @@ std::string task_dir(pid_t tgid, pid_t tid) {
     return "/proc/" + std::to_string(tgid) + "/task/" + std::to_string(tid);
 }
 
+double g_slurp_ms = 0;
 std::optional<std::string> slurp(const std::string& path) {
+    struct Add {  // the profile's time in /proc reads
+        Clock::time_point t0 = Clock::now();
+        ~Add() { g_slurp_ms += std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
+    } add;
     std::ifstream in(path);
     if (!in) return std::nullopt;
     std::ostringstream ss;
@@ -145,6 +150,13 @@ int open_watch(pid_t tid, bool leader) {
     return pidfd_open(tid, leader ? 0 : kPIDFD_THREAD);
 }
 
+double proc_read_ms() { return g_slurp_ms; }
+
+long& proc_reads() {
+    static long n = 0;
+    return n;
+}
+
 Life examine(KernelTask& t) {
     if (!t.created) return Life::NotCreated;
     if (t.released) return Life::Released;
@@ -152,6 +164,7 @@ Life examine(KernelTask& t) {
         t.released = true;
         return Life::Released;
     }
+    ++proc_reads();
     auto st = read_stat(t.tgid, t.tid);
     auto status = st ? read_status(t.tgid, t.tid) : std::nullopt;
     if (!st || !status) {

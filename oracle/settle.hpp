@@ -63,6 +63,10 @@ int open_watch(pid_t tid, bool leader);
 enum class Life { Running, Dying, Zombie, Released, NotCreated };
 // Looks at the task now; updates released / must_die.
 Life examine(KernelTask& t);
+// The profile's counts: examine() calls that read /proc, and the time spent
+// reading /proc stat and status files.
+long& proc_reads();
+double proc_read_ms();
 
 // Waits until every task that must die is a zombie or released. Returns the
 // name of a task still dying when the deadline passed, or nullopt when settled.

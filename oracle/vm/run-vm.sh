@@ -193,7 +193,7 @@ ACCEL=${PIDLAB_VM_ACCEL:-tcg}
 APPEND="console=ttyS0 panic=-1 quiet rdinit=/init${EXTRA_APPEND:+ $EXTRA_APPEND}"
 [[ ${#INIT_ARGS[@]} -gt 0 ]] && APPEND="$APPEND -- ${INIT_ARGS[*]}"
 # shellcheck disable=SC2054  # "max,-cx16" is one argument
-QEMU_CMD=("$QEMU" -machine q35 -accel "$ACCEL" -cpu max,-cx16 -m "$MEM" -smp "$SMP"
+QEMU_CMD=("$QEMU" -machine q35 -accel "$ACCEL" -cpu "${PIDLAB_VM_CPU:-max,-cx16}" -m "$MEM" -smp "$SMP"
   -nodefaults -no-user-config -nographic -no-reboot -monitor none
   -serial "file:$CONSOLE" -serial "file:$RAW"
   -kernel "$VMLINUZ" -initrd "$INITRD" -append "$APPEND")
