@@ -21,24 +21,13 @@
 
 #include "checker/explore.hpp"
 
-extern char** environ;
+#include "tests/cli_run.hpp"
+
+using pidlab::test::CliRun;
 
 namespace {
 
 namespace fs = std::filesystem;
-
-struct CliRun {
-    int status = -1;  // exit status; -1 when it did not exit normally
-    int signal = 0;
-    std::string out, err;
-};
-
-std::string slurp(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
 
 class ReplayViolates : public testing::Test {
 protected:
@@ -57,44 +46,8 @@ protected:
 
     // Runs the pidlab binary with `args`, stdout and stderr captured, at most 120 s.
     static CliRun run(const std::vector<std::string>& args) {
-        static int counter = 0;
-        auto out = dir_ / ("out." + std::to_string(counter));
-        auto err = dir_ / ("err." + std::to_string(counter++));
-        posix_spawn_file_actions_t fa;
-        posix_spawn_file_actions_init(&fa);
-        posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-        posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        std::vector<std::string> argv_s = {PIDLAB_CLI};
-        argv_s.insert(argv_s.end(), args.begin(), args.end());
-        std::vector<char*> argv;
-        for (auto& a : argv_s) argv.push_back(a.data());
-        argv.push_back(nullptr);
-        CliRun r;
-        pid_t pid;
-        int rc = posix_spawn(&pid, PIDLAB_CLI, &fa, nullptr, argv.data(), environ);
-        posix_spawn_file_actions_destroy(&fa);
-        if (rc != 0) {
-            ADD_FAILURE() << "posix_spawn " << PIDLAB_CLI << ": " << strerror(rc);
-            return r;
-        }
-        int ws = 0;
-        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-        for (;;) {
-            pid_t w = waitpid(pid, &ws, WNOHANG);
-            if (w == pid) break;
-            if (std::chrono::steady_clock::now() > deadline) {
-                kill(pid, SIGKILL);
-                waitpid(pid, &ws, 0);
-                ADD_FAILURE() << "pidlab hung";
-                break;
-            }
-            std::this_thread::sleep_for(std::chrono::milliseconds(5));
-        }
-        if (WIFEXITED(ws)) r.status = WEXITSTATUS(ws);
-        if (WIFSIGNALED(ws)) r.signal = WTERMSIG(ws);
-        r.out = slurp(out);
-        r.err = slurp(err);
+        CliRun r = pidlab::test::run_cli(PIDLAB_CLI, args, dir_, std::chrono::seconds(120));
+        if (r.timed_out) ADD_FAILURE() << "pidlab hung";
         return r;
     }
 
