@@ -227,13 +227,7 @@ int run(const CrossArgs& a) {
                     failed_run = true;
                     continue;
                 }
-                std::string joined;
-                for (const auto& l : run.lines) joined += l + "\n";
-                std::istringstream in(joined);
-                oracle::ParseOptions po;
-                po.skip_noise = true;
-                po.source = "the " + s + " VM";
-                auto out = oracle::parse_oracle_output(in, files, po);
+                auto out = oracle::parse_vm_lines(run.lines, files, s);
                 reports.push_back(crosscheck_results(scenarios, out.results, run.release, run.package + " " + run.version, a.model_kernel));
                 if (!a.json) print_report(reports.back(), scenarios, a.quiet);
             }

@@ -273,15 +273,9 @@ int run_validate(const ValidateArgs& a) {
             vm_failed = true;
             continue;
         }
-        std::string joined;
-        for (const auto& l : run.lines) joined += l + "\n";
-        std::istringstream in(joined);
-        oracle::ParseOptions po;
-        po.skip_noise = true;
-        po.source = "the " + s + " VM";
         std::vector<scenario::RunResult> results;
         try {
-            results = oracle::parse_oracle_output(in, files, po).results;
+            results = oracle::parse_vm_lines(run.lines, files, s).results;
         } catch (const std::exception& e) {
             kernel_notes.push_back(fmt::format("{}: unreadable results: {}", s, e.what()));
             vm_failed = true;

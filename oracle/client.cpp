@@ -188,4 +188,15 @@ std::vector<scenario::RunResult> run_on_host(const std::vector<std::string>& fil
     return parse_oracle_output(in, files, po).results;
 }
 
+OracleOutput parse_vm_lines(const std::vector<std::string>& lines, const std::vector<std::string>& files,
+                            const std::string& series) {
+    std::string joined;
+    for (const auto& l : lines) joined += l + "\n";
+    std::istringstream in(joined);
+    ParseOptions po;
+    po.skip_noise = true;
+    po.source = "the " + series + " VM";
+    return parse_oracle_output(in, files, po);
+}
+
 }  // namespace pidlab::oracle

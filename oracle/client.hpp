@@ -48,4 +48,9 @@ struct ParseOptions {
 OracleOutput parse_oracle_output(std::istream& in, const std::vector<std::string>& files = {},
                                  const ParseOptions& opts = {});
 
+// The same over the lines a VM run returned (oracle::vm::VmRun::lines), noise on the
+// serial port skipped; errors name "the SERIES VM".
+OracleOutput parse_vm_lines(const std::vector<std::string>& lines, const std::vector<std::string>& files,
+                            const std::string& series);
+
 }  // namespace pidlab::oracle

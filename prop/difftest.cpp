@@ -96,13 +96,7 @@ public:
         }
         release_ = r.release;
         build_ = "Debian " + r.package + " " + r.version;
-        std::string joined;
-        for (const auto& l : r.lines) joined += l + "\n";
-        std::istringstream in(joined);
-        oracle::ParseOptions po;
-        po.skip_noise = true;
-        po.source = "the " + series_ + " VM";
-        return oracle::parse_oracle_output(in, files, po).results;
+        return oracle::parse_vm_lines(r.lines, files, series_).results;
     }
     std::string release() const override { return release_.empty() ? series_ : release_; }
     std::string build() const override { return build_; }
