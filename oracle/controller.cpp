@@ -720,8 +720,9 @@ private:
 
     Observation observe_task(Task& t) {
         if (!t.created) return error_obs(never_created(t.name));
-        auto o = procfs::observe(t, [this](pid_t p) { return name_of_global(p); });
-        if (o.state == "running" && procfs::examine(t) == Life::Running && t.ctl >= 0) {
+        Life life = Life::Running;
+        auto o = procfs::observe(t, [this](pid_t p) { return name_of_global(p); }, &life);
+        if (o.state == "running" && life == Life::Running && t.ctl >= 0) {
             auto r = call(t, command(proto::Cmd::GetSubreaper), step_deadline());
             if (r && r->ret >= 0) o.subreaper = r->value != 0;
         }

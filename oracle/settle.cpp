@@ -1,6 +1,7 @@
 #include "oracle/settle.hpp"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/syscall.h>
@@ -11,8 +12,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 #include <thread>
 
 namespace pidlab::oracle::procfs {
@@ -24,22 +23,46 @@ constexpr uint64_t kSigkillBit = 1ULL << (SIGKILL - 1);
 
 int pidfd_open(pid_t pid, unsigned flags) { return static_cast<int>(syscall(SYS_pidfd_open, pid, flags)); }
 
-std::string task_dir(pid_t tgid, pid_t tid) {
-    return "/proc/" + std::to_string(tgid) + "/task/" + std::to_string(tid);
+// "/proc/TGID/task/TID/NAME" into buf (no allocation).
+void task_file(char (&buf)[96], pid_t tgid, pid_t tid, const char* name) {
+    std::snprintf(buf, sizeof buf, "/proc/%d/task/%d/%s", static_cast<int>(tgid), static_cast<int>(tid), name);
 }
 
+// A whole /proc file into buf, NUL-terminated; its length, or -1. These
+// readers run several times a step, so they use plain read(2) and no streams
+// (under QEMU's TCG the iostream machinery was most of the controller's time).
 double g_slurp_ms = 0;
-std::optional<std::string> slurp(const std::string& path) {
-    struct Add {  // the profile's time in /proc reads
-        Clock::time_point t0 = Clock::now();
+ssize_t slurp(const char* path, char* buf, size_t cap) {
+    auto t0 = Clock::now();
+    struct Add {
+        Clock::time_point t0;
         ~Add() { g_slurp_ms += std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
-    } add;
-    std::ifstream in(path);
-    if (!in) return std::nullopt;
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    if (in.bad()) return std::nullopt;
-    return ss.str();
+    } add{t0};
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    size_t len = 0;
+    for (;;) {
+        if (len + 1 >= cap) {
+            close(fd);
+            return -1;  // larger than any stat or status file
+        }
+        ssize_t n = read(fd, buf + len, cap - 1 - len);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            close(fd);
+            return -1;
+        }
+        if (n == 0) break;
+        len += static_cast<size_t>(n);
+    }
+    close(fd);
+    buf[len] = 0;
+    return static_cast<ssize_t>(len);
+}
+
+const char* skip_blanks(const char* p) {
+    while (*p == ' ' || *p == '\t') ++p;
+    return p;
 }
 
 bool hup(int pidfd) {
@@ -73,7 +96,9 @@ Features probe() {
 // the task's /proc directory is gone.
 bool released_now(const KernelTask& t) {
     if (t.pidfd >= 0 && features().pollhup) return hup(t.pidfd);
-    return access(task_dir(t.tgid, t.tid).c_str(), F_OK) != 0 && errno == ENOENT;
+    char path[96];
+    std::snprintf(path, sizeof path, "/proc/%d/task/%d", static_cast<int>(t.tgid), static_cast<int>(t.tid));
+    return access(path, F_OK) != 0 && errno == ENOENT;
 }
 
 }  // namespace
@@ -84,51 +109,71 @@ const Features& features() {
 }
 
 std::optional<Stat> read_stat(pid_t tgid, pid_t tid) {
-    auto text = slurp(task_dir(tgid, tid) + "/stat");
-    if (!text) return std::nullopt;
+    char path[96], text[4096];
+    task_file(path, tgid, tid, "stat");
+    ssize_t len = slurp(path, text, sizeof text);
+    if (len < 0) return std::nullopt;
     // comm (field 2) may hold anything, ')' included: the fields start after the last ')'.
-    auto close = text->rfind(')');
-    if (close == std::string::npos) return std::nullopt;
-    std::istringstream in(text->substr(close + 1));
-    std::vector<std::string> f;  // f[0] is field 3
-    for (std::string tok; in >> tok;) f.push_back(tok);
-    if (f.size() < 36) return std::nullopt;
+    const char* close = nullptr;
+    for (ssize_t i = len - 1; i >= 0; --i)
+        if (text[i] == ')') {
+            close = text + i;
+            break;
+        }
+    if (!close) return std::nullopt;
+    // Fields 3 onwards, separated by single spaces: f[0] is field 3.
+    const char* f[36] = {};
+    size_t n = 0;
+    for (const char* p = close + 1; *p && n < 36;) {
+        while (*p == ' ' || *p == '\n') ++p;
+        if (!*p) break;
+        f[n++] = p;
+        while (*p && *p != ' ' && *p != '\n') ++p;
+    }
+    if (n < 36) return std::nullopt;
     Stat s;
-    s.state = f[0].empty() ? '?' : f[0][0];
-    s.ppid = static_cast<pid_t>(std::strtol(f[1].c_str(), nullptr, 10));
-    s.flags = std::strtoul(f[6].c_str(), nullptr, 10);
-    s.exit_signal = static_cast<int>(std::strtol(f[35].c_str(), nullptr, 10));
+    s.state = f[0][0];
+    s.ppid = static_cast<pid_t>(std::strtol(f[1], nullptr, 10));
+    s.flags = std::strtoul(f[6], nullptr, 10);
+    s.exit_signal = static_cast<int>(std::strtol(f[35], nullptr, 10));
     return s;
 }
 
 std::optional<Status> read_status(pid_t tgid, pid_t tid) {
-    auto text = slurp(task_dir(tgid, tid) + "/status");
-    if (!text) return std::nullopt;
+    char path[96], text[8192];
+    task_file(path, tgid, tid, "status");
+    if (slurp(path, text, sizeof text) < 0) return std::nullopt;
     Status s;
-    std::istringstream in(*text);
-    for (std::string line; std::getline(in, line);) {
-        auto colon = line.find(':');
-        if (colon == std::string::npos) continue;
-        auto key = line.substr(0, colon);
-        std::istringstream v(line.substr(colon + 1));
-        if (key == "SigPnd") {
-            std::string hex;
-            v >> hex;
-            s.sigpnd = std::strtoull(hex.c_str(), nullptr, 16);
-        } else if (key == "ShdPnd") {
-            std::string hex;
-            v >> hex;
-            s.shdpnd = std::strtoull(hex.c_str(), nullptr, 16);
-        } else if (key == "NoNewPrivs") {
-            int n = 0;
-            v >> n;
-            s.no_new_privs = n != 0;
-        } else if (key == "Uid") {
-            long ruid = -1;
-            v >> ruid >> s.euid;
-        } else if (key == "NSpid") {
-            for (long p; v >> p;) s.nspid.push_back(static_cast<pid_t>(p));
+    auto is = [](const char* line, const char* key, const char*& value) {
+        size_t k = std::strlen(key);
+        if (std::strncmp(line, key, k) != 0 || line[k] != ':') return false;
+        value = skip_blanks(line + k + 1);
+        return true;
+    };
+    for (char* line = text; *line;) {
+        char* end = std::strchr(line, '\n');
+        if (end) *end = 0;
+        const char* v = nullptr;
+        if (is(line, "SigPnd", v)) {
+            s.sigpnd = std::strtoull(v, nullptr, 16);
+        } else if (is(line, "ShdPnd", v)) {
+            s.shdpnd = std::strtoull(v, nullptr, 16);
+        } else if (is(line, "NoNewPrivs", v)) {
+            s.no_new_privs = std::strtol(v, nullptr, 10) != 0;
+        } else if (is(line, "Uid", v)) {
+            char* after = nullptr;
+            std::strtol(v, &after, 10);  // the real uid
+            const char* e = skip_blanks(after);
+            if (*e >= '0' && *e <= '9') s.euid = std::strtol(e, nullptr, 10);
+        } else if (is(line, "NSpid", v)) {
+            for (const char* p = v; *p >= '0' && *p <= '9';) {
+                char* after = nullptr;
+                s.nspid.push_back(static_cast<pid_t>(std::strtol(p, &after, 10)));
+                p = skip_blanks(after);
+            }
         }
+        if (!end) break;
+        line = end + 1;
     }
     return s;
 }
@@ -157,7 +202,19 @@ long& proc_reads() {
     return n;
 }
 
-Life examine(KernelTask& t) {
+namespace {
+
+// The task's /proc directory is gone (what an unreadable stat or status file meant).
+bool proc_dir_gone(const KernelTask& t) {
+    char path[96];
+    std::snprintf(path, sizeof path, "/proc/%d/task/%d", static_cast<int>(t.tgid), static_cast<int>(t.tid));
+    return access(path, F_OK) != 0;
+}
+
+// examine(), keeping what it read: `st` always when the task was looked at in
+// /proc, `status` only when it was needed (the SIGKILL check of a task that is
+// neither a zombie nor exiting: status is the costlier file to generate).
+Life examine_reading(KernelTask& t, std::optional<Stat>& st, std::optional<Status>& status) {
     if (!t.created) return Life::NotCreated;
     if (t.released) return Life::Released;
     if (released_now(t)) {
@@ -165,9 +222,10 @@ Life examine(KernelTask& t) {
         return Life::Released;
     }
     ++proc_reads();
-    auto st = read_stat(t.tgid, t.tid);
-    auto status = st ? read_status(t.tgid, t.tid) : std::nullopt;
-    if (!st || !status) {
+    st = read_stat(t.tgid, t.tid);
+    const bool exiting = st && (st->state == 'Z' || st->state == 'X' || (st->flags & kPF_EXITING));
+    if (st && !exiting) status = read_status(t.tgid, t.tid);
+    if (!st || (exiting ? proc_dir_gone(t) : !status)) {
         // Gone from /proc but no POLLHUP yet: between unhash and the wake-up.
         if (released_now(t)) {
             t.released = true;
@@ -180,21 +238,38 @@ Life examine(KernelTask& t) {
     // 'X': exit_notify chose EXIT_DEAD (autoreap, SIGCHLD ignored, a thread) and
     // release_task is on its way. PF_EXITING: in do_exit. SIGKILL pending
     // (private or shared): about to be.
-    if (st->state == 'X' || (st->flags & kPF_EXITING) || ((status->sigpnd | status->shdpnd) & kSigkillBit))
-        t.must_die = true;
+    if (exiting || ((status->sigpnd | status->shdpnd) & kSigkillBit)) t.must_die = true;
     return t.must_die ? Life::Dying : Life::Running;
+}
+
+}  // namespace
+
+Life examine(KernelTask& t) {
+    std::optional<Stat> st;
+    std::optional<Status> status;
+    return examine_reading(t, st, status);
 }
 
 std::optional<std::string> settle(const std::vector<KernelTask*>& tasks, Clock::time_point deadline) {
     for (;;) {
         std::optional<std::string> dying;
         std::vector<pollfd> watch;
+        // A task that finished exiting during a pass (its exit_notify ran: ptrace
+        // EXITKILL, pdeath signals, reparenting) may have doomed a task the pass
+        // had already looked at: then look at all of them once more.
+        bool exited = false;
         for (auto* t : tasks) {
-            if (examine(*t) != Life::Dying) continue;
+            const Life before = t->settled;
+            const Life now = examine(*t);
+            t->settled = now;
+            if ((now == Life::Zombie || now == Life::Released) && (before == Life::Running || before == Life::Dying))
+                exited = true;
+            if (now != Life::Dying) continue;
             if (!dying) dying = t->name;
             if (t->pidfd >= 0) watch.push_back({t->pidfd, POLLIN, 0});
         }
-        if (!dying) return std::nullopt;
+        if (!dying && !exited) return std::nullopt;
+        if (!dying) continue;
         if (Clock::now() >= deadline) return dying;
         // A release wakes the pidfd; turning into a zombie does not always, so look again soon.
         if (watch.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -202,18 +277,23 @@ std::optional<std::string> settle(const std::vector<KernelTask*>& tasks, Clock::
     }
 }
 
-scenario::Observation observe(KernelTask& t, const std::function<std::optional<std::string>(pid_t)>& parent_name) {
+scenario::Observation observe(KernelTask& t, const std::function<std::optional<std::string>(pid_t)>& parent_name,
+                              Life* life_out) {
     scenario::Observation o;
-    auto life = examine(t);
+    std::optional<Stat> st;
+    std::optional<Status> status;
+    auto life = examine_reading(t, st, status);
+    if (life_out) *life_out = life;
     if (life == Life::Released) {
         o.state = "reaped";
         return o;
     }
-    auto st = read_stat(t.tgid, t.tid);
-    auto status = read_status(t.tgid, t.tid);
+    // What examine() read, and status if it did not need it.
+    if (st && !status) status = read_status(t.tgid, t.tid);
     // Read, then make sure the pid still belonged to the task while we read.
     if (!st || !status || released_now(t)) {
         if (released_now(t)) t.released = true;
+        if (life_out) *life_out = t.released ? Life::Released : Life::Dying;
         o.state = "reaped";
         return o;
     }

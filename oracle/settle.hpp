@@ -46,6 +46,8 @@ std::optional<Status> read_status(pid_t tgid, pid_t tid);
 
 std::vector<pid_t> threads_of(pid_t tgid);
 
+enum class Life { Running, Dying, Zombie, Released, NotCreated };
+
 // A real task as the controller follows it (pids in the controller's namespace).
 struct KernelTask {
     std::string name;
@@ -54,18 +56,18 @@ struct KernelTask {
     int pidfd = -1;          // the controller's own pidfd_open() (PIDFD_THREAD for threads)
     bool released = false;   // gone for good
     bool must_die = false;   // told to exit, or seen dying: sticky until it is a zombie or gone
+    Life settled = Life::NotCreated;  // what the last settle() pass saw
 };
 
 // The controller's own pidfd for a task (PIDFD_THREAD unless it leads its
 // group); -1 where the kernel cannot give one (then /proc is watched instead).
 int open_watch(pid_t tid, bool leader);
 
-enum class Life { Running, Dying, Zombie, Released, NotCreated };
 // Looks at the task now; updates released / must_die.
 Life examine(KernelTask& t);
-// The profile's counts: examine() calls that read /proc, and the time spent
-// reading /proc stat and status files.
+// How many times examine() read /proc (the profile's count).
 long& proc_reads();
+// Time spent reading /proc stat and status files (the profile's).
 double proc_read_ms();
 
 // Waits until every task that must die is a zombie or released. Returns the
@@ -75,6 +77,9 @@ std::optional<std::string> settle(const std::vector<KernelTask*>& tasks, Clock::
 // The task's observation from /proc: state, parent (through parent_name, given
 // the parent's tgid), exit_signal, no_new_privs, euid. Subreaper is not in
 // /proc: the caller adds it. A released task reports only {state: reaped}.
-scenario::Observation observe(KernelTask& t, const std::function<std::optional<std::string>(pid_t)>& parent_name);
+// `life`, when given, gets what examine() said of the task (Running: alive and
+// not dying when it was read).
+scenario::Observation observe(KernelTask& t, const std::function<std::optional<std::string>(pid_t)>& parent_name,
+                              Life* life = nullptr);
 
 }  // namespace pidlab::oracle::procfs
