@@ -41,30 +41,12 @@ World::World(const model::Profile& p, const Limits& limits, int root_uid, bool r
     fds_[kernel().task(model::kTest).files];
 }
 
-World::World(const World& o)
-    : profile_(o.profile_), limits_(o.limits_), root_uid_(o.root_uid_), root_caps_(o.root_caps_), scratch_(o.scratch_),
-      dry_(o.dry_), rp_(o.rp_), steps_(o.steps_), obs_(o.obs_), names_(o.names_), fds_(o.fds_), task_seq_(o.task_seq_),
-      fd_seq_(o.fd_seq_), monitor_(o.monitor_), violations_(o.violations_), details_(o.details_) {}
+World::World(const World& o) = default;
 
+// The Replayer refers to its scenario (shared through scratch_), so it cannot be
+// assigned: build the copy, then move-assign it (which re-creates the Replayer).
 World& World::operator=(const World& o) {
-    if (this == &o) return *this;
-    profile_ = o.profile_;
-    limits_ = o.limits_;
-    root_uid_ = o.root_uid_;
-    root_caps_ = o.root_caps_;
-    scratch_ = o.scratch_;
-    dry_ = o.dry_;
-    rp_.reset();
-    rp_.emplace(*o.rp_);  // a Replayer holds a reference: copy-construct it
-    steps_ = o.steps_;
-    obs_ = o.obs_;
-    names_ = o.names_;
-    fds_ = o.fds_;
-    task_seq_ = o.task_seq_;
-    fd_seq_ = o.fd_seq_;
-    monitor_ = o.monitor_;
-    violations_ = o.violations_;
-    details_ = o.details_;
+    if (this != &o) *this = World(o);
     return *this;
 }
 
