@@ -38,6 +38,14 @@ inline std::string slurp_file(const std::filesystem::path& p) {
     return ss.str();
 }
 
+// Writes `text` to dir/name (creating the directories); returns the path.
+inline std::string write_file(const std::filesystem::path& dir, const std::string& name, const std::string& text) {
+    const auto p = dir / name;
+    std::filesystem::create_directories(p.parent_path());
+    std::ofstream(p, std::ios::binary) << text;
+    return p.string();
+}
+
 // `exe args...`, its output kept in `dir` (out.N, err.N). Throws std::runtime_error when
 // it cannot be started.
 inline CliRun run_cli(const std::string& exe, const std::vector<std::string>& args,

@@ -72,6 +72,36 @@ protected:
         return n;
     }
 
+    // Starts this test's oracle on many_tasks, stalling at step 6 for 20 s (the executor,
+    // init, T, A, B (exec'd helper), V (CLONE_VM) and C: 7 processes); stdout (and, with
+    // quiet, stderr) to /dev/null. `extra`: more options.
+    pid_t start_stalled_executor(std::vector<std::string> extra, bool quiet) const {
+        std::vector<std::string> args = {bin_, "run", "--tmpdir", tmpdir_, "--debug-stall", "6:20000",
+                                         "--step-timeout-ms", "30000"};
+        args.insert(args.end(), extra.begin(), extra.end());
+        args.push_back(scenario_path("many_tasks"));
+        std::vector<char*> argv;
+        for (auto& a : args) argv.push_back(a.data());
+        argv.push_back(nullptr);
+        pid_t pid = fork();
+        if (pid == 0) {
+            int null = open("/dev/null", O_WRONLY);
+            dup2(null, 1);
+            if (quiet) dup2(null, 2);
+            execv(bin_.c_str(), argv.data());
+            _exit(127);
+        }
+        return pid;
+    }
+
+    // The helper directories (pidlab-oracle.*) in this test's tmpdir.
+    std::vector<fs::path> helper_dirs() const {
+        std::vector<fs::path> out;
+        for (const auto& e : fs::directory_iterator(tmpdir_))
+            if (e.path().filename().string().rfind("pidlab-oracle.", 0) == 0) out.push_back(e.path());
+        return out;
+    }
+
     // Waits until count_ours() == want (or the time is up); returns the last count.
     int wait_count(int want, std::chrono::milliseconds limit, bool at_least = false) const {
         auto until = std::chrono::steady_clock::now() + limit;
@@ -214,16 +244,8 @@ TEST_F(OracleTest, NothingLeftAfterARun) {
 }
 
 TEST_F(OracleTest, NothingLeftAfterKillingTheExecutor) {
-    std::string file = scenario_path("many_tasks");
-    pid_t pid = fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-        int null = open("/dev/null", O_WRONLY);
-        dup2(null, 1);
-        execl(bin_.c_str(), bin_.c_str(), "run", "--tmpdir", tmpdir_.c_str(), "--debug-stall", "6:20000",
-              "--step-timeout-ms", "30000", "--scenario-timeout-ms", "30000", file.c_str(), nullptr);
-        _exit(127);
-    }
+    pid_t pid = start_stalled_executor({"--scenario-timeout-ms", "30000"}, /*quiet=*/false);
+    ASSERT_GT(pid, 0);
     // The executor, init, T, A, B (exec'd helper), V (CLONE_VM) and C: 7 processes.
     int seen = wait_count(7, std::chrono::milliseconds(5000), /*at_least=*/true);
     EXPECT_GE(seen, 7) << "the scenario did not get to its stall";
@@ -234,43 +256,24 @@ TEST_F(OracleTest, NothingLeftAfterKillingTheExecutor) {
     EXPECT_EQ(wait_count(0, std::chrono::milliseconds(3000)), 0) << "puppets survived the executor";
 
     // SIGKILL could not remove the helper directory (with its setuid copy): the next executor does.
-    auto helper_dirs = [&] {
-        int n = 0;
-        for (const auto& e : fs::directory_iterator(tmpdir_))
-            if (e.path().filename().string().rfind("pidlab-oracle.", 0) == 0) ++n;
-        return n;
-    };
-    EXPECT_EQ(helper_dirs(), 1) << "the killed executor's helper directory";
+    EXPECT_EQ(helper_dirs().size(), 1u) << "the killed executor's helper directory";
     auto r = pidlab::oracle::run_on_host({scenario_path("zombie_parent")}, options());
     ASSERT_EQ(r.size(), 1u);
     EXPECT_FALSE(r[0].aborted);
-    EXPECT_EQ(helper_dirs(), 0) << "a stale helper directory survived the next run";
+    EXPECT_EQ(helper_dirs().size(), 0u) << "a stale helper directory survived the next run";
 }
 
 TEST_F(OracleTest, ALiveExecutorsHelperDirectoryIsKept) {
-    std::string file = scenario_path("many_tasks");
-    pid_t pid = fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-        int null = open("/dev/null", O_WRONLY);
-        dup2(null, 1);
-        dup2(null, 2);
-        execl(bin_.c_str(), bin_.c_str(), "run", "--tmpdir", tmpdir_.c_str(), "--debug-stall", "6:20000",
-              "--step-timeout-ms", "30000", "--scenario-timeout-ms", "30000", file.c_str(), nullptr);
-        _exit(127);
-    }
+    pid_t pid = start_stalled_executor({"--scenario-timeout-ms", "30000"}, /*quiet=*/true);
+    ASSERT_GT(pid, 0);
     EXPECT_GE(wait_count(7, std::chrono::milliseconds(5000), /*at_least=*/true), 7);
     // Another executor in the same directory runs while the first one stalls.
     auto r = pidlab::oracle::run_on_host({scenario_path("zombie_parent")}, options());
     ASSERT_EQ(r.size(), 1u);
     EXPECT_FALSE(r[0].aborted);
-    int left = 0;
-    for (const auto& e : fs::directory_iterator(tmpdir_))
-        if (e.path().filename().string().rfind("pidlab-oracle.", 0) == 0) {
-            ++left;
-            EXPECT_TRUE(fs::exists(e.path() / "helper-suid")) << "the live executor lost its helpers";
-        }
-    EXPECT_EQ(left, 1);
+    auto left = helper_dirs();
+    ASSERT_EQ(left.size(), 1u);
+    EXPECT_TRUE(fs::exists(left[0] / "helper-suid")) << "the live executor lost its helpers";
     ASSERT_EQ(kill(pid, SIGTERM), 0);
     int status;
     ASSERT_EQ(waitpid(pid, &status, 0), pid);
@@ -278,17 +281,8 @@ TEST_F(OracleTest, ALiveExecutorsHelperDirectoryIsKept) {
 }
 
 TEST_F(OracleTest, StopSignalCleansUpProcessesAndHelpers) {
-    std::string file = scenario_path("many_tasks");
-    pid_t pid = fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-        int null = open("/dev/null", O_WRONLY);
-        dup2(null, 1);
-        dup2(null, 2);
-        execl(bin_.c_str(), bin_.c_str(), "run", "--tmpdir", tmpdir_.c_str(), "--debug-stall", "6:20000",
-              "--step-timeout-ms", "30000", file.c_str(), nullptr);
-        _exit(127);
-    }
+    pid_t pid = start_stalled_executor({}, /*quiet=*/true);
+    ASSERT_GT(pid, 0);
     EXPECT_GE(wait_count(7, std::chrono::milliseconds(5000), /*at_least=*/true), 7);
     ASSERT_EQ(kill(pid, SIGTERM), 0);
     int status;

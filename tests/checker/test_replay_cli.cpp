@@ -38,10 +38,7 @@ protected:
     static void TearDownTestSuite() { fs::remove_all(dir_); }
 
     static std::string write(const std::string& name, const std::string& text) {
-        auto p = dir_ / name;
-        fs::create_directories(p.parent_path());
-        std::ofstream(p, std::ios::binary) << text;
-        return p.string();
+        return pidlab::test::write_file(dir_, name, text);
     }
 
     // Runs the pidlab binary with `args`, stdout and stderr captured, at most 120 s.
