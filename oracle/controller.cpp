@@ -398,15 +398,25 @@ private:
         if (init_pid_ > 0) {
             kill(init_pid_, SIGKILL);
             auto until = Clock::now() + std::chrono::seconds(5);
+            // The init's exit (zap_pid_ns_processes has waited for every other
+            // task of the namespace by then) wakes the controller's pidfd for it.
+            const Task& init = *tasks_.at(0);
+            const int init_watch = init.created && init.tid == init_pid_ && !init.released ? init.pidfd : -1;
             for (;;) {
                 int status;
                 pid_t r = waitpid(init_pid_, &status, WNOHANG);
                 if (r == init_pid_ || (r < 0 && errno == ECHILD)) break;
-                if (Clock::now() >= until) {
+                auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now()).count();
+                if (left <= 0) {
                     problem = "the scenario's init (pid " + std::to_string(init_pid_) + ") did not die within 5 s";
                     break;
                 }
-                std::this_thread::sleep_for(std::chrono::milliseconds(1));
+                if (init_watch >= 0) {
+                    pollfd p{init_watch, POLLIN, 0};
+                    poll(&p, 1, static_cast<int>(std::min<long>(left, 100)));
+                } else {
+                    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+                }
             }
             init_pid_ = 0;
             g_emergency.init = 0;
@@ -852,34 +862,63 @@ Profile& profile() {
     return p;
 }
 
+Profile Profile::snapshot() {
+    Profile p = profile();
+    p.proc_reads = procfs::proc_reads();
+    p.proc_read_ms = procfs::proc_read_ms();
+    rusage self{}, kids{};
+    getrusage(RUSAGE_SELF, &self);
+    getrusage(RUSAGE_CHILDREN, &kids);
+    auto ms_of = [](const timeval& t) { return static_cast<double>(t.tv_sec) * 1e3 + static_cast<double>(t.tv_usec) * 1e-3; };
+    p.self_user_ms = ms_of(self.ru_utime);
+    p.self_sys_ms = ms_of(self.ru_stime);
+    p.tasks_user_ms = ms_of(kids.ru_utime);
+    p.tasks_sys_ms = ms_of(kids.ru_stime);
+    p.self_minflt = self.ru_minflt;
+    p.tasks_minflt = kids.ru_minflt;
+    return p;
+}
+
+Profile& Profile::operator+=(const Profile& o) {
+    for (int i = 0; i < kPhases; ++i) {
+        ms[i] += o.ms[i];
+        n[i] += o.n[i];
+    }
+    call_slices += o.call_slices;
+    scenarios += o.scenarios;
+    proc_reads += o.proc_reads;
+    proc_read_ms += o.proc_read_ms;
+    self_user_ms += o.self_user_ms;
+    self_sys_ms += o.self_sys_ms;
+    tasks_user_ms += o.tasks_user_ms;
+    tasks_sys_ms += o.tasks_sys_ms;
+    self_minflt += o.self_minflt;
+    tasks_minflt += o.tasks_minflt;
+    return *this;
+}
+
 std::string Profile::summary() const {
     static const char* const names[kPhases] = {"load", "setup", "steps", "settle", "final", "teardown", "output"};
     const double per = scenarios > 0 ? 1.0 / static_cast<double>(scenarios) : 0;
     double total = 0;
     std::string out = "pidlab-oracle profile: " + std::to_string(scenarios) + " scenarios, ms per scenario:";
-    char buf[96];
+    char buf[160];
     for (int i = 0; i < kPhases; ++i) {
         total += ms[i];
         std::snprintf(buf, sizeof buf, " %s %.2f (%ld)", names[i], ms[i] * per, n[i]);
         out += buf;
     }
     std::snprintf(buf, sizeof buf, "; total %.2f; /proc examinations %.1f, stat/status reads %.2f ms, 2 ms slices %.1f per scenario",
-                  total * per, static_cast<double>(procfs::proc_reads()) * per, procfs::proc_read_ms() * per,
+                  total * per, static_cast<double>(proc_reads) * per, proc_read_ms * per,
                   static_cast<double>(call_slices) * per);
     out += buf;
-    // CPU time: the controller's own and its reaped descendants' (the scenarios' tasks).
-    rusage self{}, kids{};
-    getrusage(RUSAGE_SELF, &self);
-    getrusage(RUSAGE_CHILDREN, &kids);
-    auto ms_of = [](const timeval& t) { return static_cast<double>(t.tv_sec) * 1e3 + static_cast<double>(t.tv_usec) * 1e-3; };
-    std::snprintf(buf, sizeof buf, "; cpu ms per scenario: controller user %.2f sys %.2f, tasks user %.2f sys %.2f",
-                  ms_of(self.ru_utime) * per, ms_of(self.ru_stime) * per, ms_of(kids.ru_utime) * per,
-                  ms_of(kids.ru_stime) * per);
+    std::snprintf(buf, sizeof buf, "; cpu ms per scenario: executor user %.2f sys %.2f, tasks user %.2f sys %.2f",
+                  self_user_ms * per, self_sys_ms * per, tasks_user_ms * per, tasks_sys_ms * per);
     out += buf;
-    std::snprintf(buf, sizeof buf, "; minor faults per scenario: controller %.1f, tasks %.1f",
-                  static_cast<double>(self.ru_minflt) * per, static_cast<double>(kids.ru_minflt) * per);
+    std::snprintf(buf, sizeof buf, "; minor faults per scenario: executor %.1f, tasks %.1f",
+                  static_cast<double>(self_minflt) * per, static_cast<double>(tasks_minflt) * per);
     out += buf;
-    // The whole machine (in a VM: idle is time the vCPU had nothing to run).
+    // The whole machine (in a VM: idle is time the vCPUs had nothing to run).
     if (FILE* f = std::fopen("/proc/stat", "r")) {
         unsigned long long v[8] = {};
         if (std::fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],

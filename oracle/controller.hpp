@@ -28,13 +28,24 @@ struct RunOptions {
 
 // Where an executor's time goes (pidlab-oracle run --profile, vm-init with
 // pidlab.profile=1): wall milliseconds and counts per phase, summed over scenarios.
+// Plain data: parallel jobs send theirs to the parent, which adds them up.
 struct Profile {
     enum Phase { Load, Setup, Steps, Settle, Final, Teardown, Output, kPhases };
     double ms[kPhases] = {};
     long n[kPhases] = {};
-    long proc_reads = 0;    // examine() calls that read /proc (stat + status)
     long call_slices = 0;   // 2 ms poll slices that ran out while a puppet answered
     long scenarios = 0;
+    // Filled by snapshot(): /proc examinations and the time spent reading
+    // stat/status; CPU ms and minor faults of the executor itself and of its
+    // reaped descendants (the scenarios' tasks).
+    long proc_reads = 0;
+    double proc_read_ms = 0;
+    double self_user_ms = 0, self_sys_ms = 0, tasks_user_ms = 0, tasks_sys_ms = 0;
+    long self_minflt = 0, tasks_minflt = 0;
+
+    // This process's profile with the counters above filled in.
+    static Profile snapshot();
+    Profile& operator+=(const Profile& o);
     std::string summary() const;
 };
 Profile& profile();

@@ -1,12 +1,14 @@
 // pidlab-oracle: runs scenarios with real system calls on the running kernel.
 //
-//   pidlab-oracle run [--step-timeout-ms N] [--scenario-timeout-ms N] [--max-tasks N]
-//                     [--out PATH] [--tmpdir DIR] [--debug-stall STEP:MS] FILE...
-//   pidlab-oracle vm-init [--step-timeout-ms=N] [--scenario-timeout-ms=N] [--max-tasks=N]
+//   pidlab-oracle run [--step-timeout-ms N] [--scenario-timeout-ms N] [--max-tasks N] [--jobs N]
+//                     [--out PATH] [--tmpdir DIR] [--debug-stall STEP:MS] [--profile] FILE...
+//   pidlab-oracle vm-init [--step-timeout-ms=N] [--scenario-timeout-ms=N] [--max-tasks=N] [--jobs=N]
 //                                (as /init of a QEMU initramfs; any pid 1 runs this)
 //
-// Output: one JSON line per scenario (the scenario format's RunResult), then
-// {"done": true, "kernel": RELEASE, "scenarios": N}.
+// --jobs N runs N scenarios at once, each job an executor of its own (run: 1 by
+// default; vm-init: one per online CPU, or pidlab.jobs=N on the kernel command line).
+// Output: one JSON line per scenario (the scenario format's RunResult) in the
+// files' order, then {"done": true, "kernel": RELEASE, "scenarios": N}.
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -29,17 +31,19 @@
 #include <nlohmann/json.hpp>
 
 #include "oracle/controller.hpp"
+#include "oracle/jobs.hpp"
 #include "oracle/puppet.hpp"
 
 namespace {
 
-using pidlab::oracle::Executor;
 using pidlab::oracle::RunOptions;
+using pidlab::oracle::run_files;
+using pidlab::oracle::write_line;
 
 const char* const kUsage =
-    "usage: pidlab-oracle run [--step-timeout-ms N] [--scenario-timeout-ms N] [--max-tasks N]\n"
+    "usage: pidlab-oracle run [--step-timeout-ms N] [--scenario-timeout-ms N] [--max-tasks N] [--jobs N]\n"
     "                         [--out PATH] [--tmpdir DIR] [--debug-stall STEP:MS] [--profile] FILE...\n"
-    "       pidlab-oracle vm-init [--step-timeout-ms=N] [--scenario-timeout-ms=N] [--max-tasks=N]\n";
+    "       pidlab-oracle vm-init [--step-timeout-ms=N] [--scenario-timeout-ms=N] [--max-tasks=N] [--jobs=N]\n";
 
 struct Usage : std::runtime_error {
     using std::runtime_error::runtime_error;
@@ -56,38 +60,11 @@ int to_int(const std::string& opt, const std::string& v, int lo) {
     }
 }
 
-void write_line(int fd, const std::string& line) {
-    std::string s = line + "\n";
-    size_t off = 0;
-    while (off < s.size()) {
-        ssize_t n = write(fd, s.data() + off, s.size() - off);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) throw std::runtime_error(std::string("cannot write the results: ") + std::strerror(errno));
-        off += static_cast<size_t>(n);
-    }
-}
-
-// Runs every file, one JSON line each, then the done line.
-void run_all(const RunOptions& opts, const std::vector<std::string>& files, int out) {
-    using pidlab::oracle::Profile;
-    Executor ex(opts);
-    auto& prof = pidlab::oracle::profile();
-    for (const auto& f : files) {
-        auto r = ex.run_file(f);
-        auto t0 = std::chrono::steady_clock::now();
-        write_line(out, pidlab::scenario::to_json(r).dump());
-        prof.ms[Profile::Output] += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-        ++prof.n[Profile::Output];
-    }
-    nlohmann::json done{{"done", true}, {"kernel", ex.kernel()}, {"scenarios", files.size()}};
-    write_line(out, done.dump());
-    if (opts.profile) std::fprintf(stderr, "%s\n", prof.summary().c_str());
-}
-
 int cmd_run(int argc, char** argv) {
     RunOptions opts;
     std::string out_path;
     std::vector<std::string> files;
+    int jobs = 1;
     for (int i = 2; i < argc; ++i) {
         std::string a = argv[i];
         if (a == "--") {
@@ -101,6 +78,7 @@ int cmd_run(int argc, char** argv) {
         if (a == "--step-timeout-ms") opts.step_timeout_ms = to_int(a, value(), 1);
         else if (a == "--scenario-timeout-ms") opts.scenario_timeout_ms = to_int(a, value(), 1);
         else if (a == "--max-tasks") opts.max_tasks = to_int(a, value(), 2);
+        else if (a == "--jobs") jobs = to_int(a, value(), 1);
         else if (a == "--out") out_path = value();
         else if (a == "--tmpdir") opts.tmpdir = value();
         else if (a == "--profile") opts.profile = true;
@@ -122,7 +100,7 @@ int cmd_run(int argc, char** argv) {
         out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (out < 0) throw std::runtime_error("cannot open " + out_path + ": " + std::strerror(errno));
     }
-    run_all(opts, files, out);
+    run_files(opts, files, out, jobs);
     if (out != STDOUT_FILENO) close(out);
     return 0;
 }
@@ -135,8 +113,9 @@ void mount_fs(const char* source, const char* target, const char* type, unsigned
         throw std::runtime_error(std::string("mount ") + type + " on " + target + ": " + std::strerror(errno));
 }
 
-// pidlab.step_timeout_ms=N, pidlab.scenario_timeout_ms=N, pidlab.max_tasks=N
-void read_cmdline(RunOptions& opts) {
+// pidlab.step_timeout_ms=N, pidlab.scenario_timeout_ms=N, pidlab.max_tasks=N,
+// pidlab.jobs=N, pidlab.profile=1
+void read_cmdline(RunOptions& opts, int& jobs) {
     std::ifstream in("/proc/cmdline");
     std::string word;
     while (in >> word) {
@@ -146,8 +125,59 @@ void read_cmdline(RunOptions& opts) {
         if (key == "pidlab.step_timeout_ms") opts.step_timeout_ms = to_int(key, v, 1);
         else if (key == "pidlab.scenario_timeout_ms") opts.scenario_timeout_ms = to_int(key, v, 1);
         else if (key == "pidlab.max_tasks") opts.max_tasks = to_int(key, v, 2);
+        else if (key == "pidlab.jobs") jobs = to_int(key, v, 1);
         else if (key == "pidlab.profile") opts.profile = v == "1";
     }
+}
+
+// Where the results go: the virtio console port named "pidlab" when the VM has
+// one (oracle/vm/run-vm.sh adds it; whole buffers per write, where the 16550
+// UART behind ttyS1 takes an emulated I/O access per byte), else ttyS1 (kernels
+// without a built-in virtio_console driver, such as Debian's 6.1 cloud kernel).
+// The port appears once the device's control queue has been set up, which may
+// be just after /init starts: wait for it up to a second.
+bool has_virtio_console() {
+    if (access("/sys/bus/virtio/drivers/virtio_console", F_OK) != 0) return false;
+    bool found = false;
+    if (DIR* d = opendir("/sys/bus/virtio/devices")) {
+        while (auto* e = readdir(d)) {
+            if (e->d_name[0] == '.') continue;
+            std::ifstream in(std::string("/sys/bus/virtio/devices/") + e->d_name + "/device");
+            std::string id;
+            if (std::getline(in, id) && id == "0x0003") found = true;  // VIRTIO_ID_CONSOLE
+        }
+        closedir(d);
+    }
+    return found;
+}
+
+int open_results() {
+    const bool console = has_virtio_console();
+    for (int tries = 0; console && tries < 100; ++tries) {
+        if (DIR* d = opendir("/sys/class/virtio-ports")) {
+            std::string found;
+            while (auto* e = readdir(d)) {
+                if (e->d_name[0] == '.') continue;
+                std::ifstream in(std::string("/sys/class/virtio-ports/") + e->d_name + "/name");
+                std::string name;
+                if (std::getline(in, name) && name == "pidlab") found = e->d_name;
+            }
+            closedir(d);
+            if (!found.empty()) {
+                int fd = open(("/dev/" + found).c_str(), O_WRONLY | O_NOCTTY | O_CLOEXEC);
+                if (fd >= 0) return fd;
+            }
+        }
+        usleep(10000);
+    }
+    int fd = open("/dev/ttyS1", O_WRONLY | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) throw std::runtime_error(std::string("open /dev/ttyS1: ") + std::strerror(errno));
+    termios tio{};
+    if (tcgetattr(fd, &tio) == 0) {
+        cfmakeraw(&tio);
+        tcsetattr(fd, TCSANOW, &tio);
+    }
+    return fd;
 }
 
 [[noreturn]] void power_off(int out) {
@@ -160,12 +190,12 @@ void read_cmdline(RunOptions& opts) {
 // Options given as init's arguments (the words after `--` on the kernel command
 // line): --step-timeout-ms=N or --step-timeout-ms N, and so on. Other words
 // (the kernel passes on what it does not know) are ignored.
-void read_init_args(RunOptions& opts, int argc, char** argv) {
+void read_init_args(RunOptions& opts, int& jobs, int argc, char** argv) {
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i], v;
         auto eq = a.find('=');
         if (eq != std::string::npos) v = a.substr(eq + 1), a = a.substr(0, eq);
-        bool known = a == "--step-timeout-ms" || a == "--scenario-timeout-ms" || a == "--max-tasks";
+        bool known = a == "--step-timeout-ms" || a == "--scenario-timeout-ms" || a == "--max-tasks" || a == "--jobs";
         if (!known) continue;
         if (eq == std::string::npos) {
             if (i + 1 >= argc) throw Usage(a + " needs a value");
@@ -173,6 +203,7 @@ void read_init_args(RunOptions& opts, int argc, char** argv) {
         }
         if (a == "--step-timeout-ms") opts.step_timeout_ms = to_int(a, v, 1);
         else if (a == "--scenario-timeout-ms") opts.scenario_timeout_ms = to_int(a, v, 1);
+        else if (a == "--jobs") jobs = to_int(a, v, 1);
         else opts.max_tasks = to_int(a, v, 2);
     }
 }
@@ -189,17 +220,14 @@ void read_init_args(RunOptions& opts, int argc, char** argv) {
         mount_fs("tmpfs", "/tmp", "tmpfs", 0, "mode=1777");  // no nosuid: the setuid helper lives here
         for (int fd = 0; fd < 3; ++fd)
             if (fcntl(fd, F_GETFD) < 0) open("/dev/console", O_RDWR);
-        out = open("/dev/ttyS1", O_WRONLY | O_NOCTTY | O_CLOEXEC);
-        if (out < 0) throw std::runtime_error(std::string("open /dev/ttyS1: ") + std::strerror(errno));
-        termios tio{};
-        if (tcgetattr(out, &tio) == 0) {
-            cfmakeraw(&tio);
-            tcsetattr(out, TCSANOW, &tio);
-        }
+        out = open_results();
         RunOptions opts;
         opts.tmpdir = "/tmp";
-        read_cmdline(opts);
-        read_init_args(opts, argc, argv);
+        // One job per vCPU unless told otherwise: under QEMU's multi-threaded
+        // TCG each vCPU is a host thread.
+        int jobs = static_cast<int>(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)));
+        read_cmdline(opts, jobs);
+        read_init_args(opts, jobs, argc, argv);
         std::vector<std::string> files;
         if (DIR* d = opendir("/pidlab/scenarios")) {
             while (auto* e = readdir(d)) {
@@ -209,7 +237,7 @@ void read_init_args(RunOptions& opts, int argc, char** argv) {
             closedir(d);
         }
         std::sort(files.begin(), files.end());
-        run_all(opts, files, out);
+        run_files(opts, files, out, jobs);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "pidlab-oracle vm-init: %s\n", e.what());
         int fd = out >= 0 ? out : open("/dev/ttyS1", O_WRONLY | O_NOCTTY);

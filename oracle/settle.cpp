@@ -108,11 +108,79 @@ const Features& features() {
     return f;
 }
 
+namespace {
+
+// A whole /proc file through an open fd (one pread from offset 0: seq_file
+// regenerates the text); its length, or -1.
+ssize_t reread(int fd, char* buf, size_t cap) {
+    auto t0 = Clock::now();
+    ssize_t n;
+    do n = pread(fd, buf, cap - 1, 0);
+    while (n < 0 && errno == EINTR);
+    g_slurp_ms += std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+    if (n < 0 || static_cast<size_t>(n) >= cap - 1) return -1;  // gone, or larger than any stat or status file
+    buf[n] = 0;
+    return n;
+}
+
+// The task's open file for `name`, (re)opened when needed; -1 when it cannot be opened.
+int proc_file(KernelTask& t, KernelTask::ProcFile& f, const char* name) {
+    if (f.fd >= 0 && f.tgid == t.tgid && f.tid == t.tid) return f.fd;
+    if (f.fd >= 0) close(f.fd);
+    char path[96];
+    task_file(path, t.tgid, t.tid, name);
+    f.fd = open(path, O_RDONLY | O_CLOEXEC);
+    f.tgid = t.tgid;
+    f.tid = t.tid;
+    return f.fd;
+}
+
+std::optional<Stat> parse_stat(const char* text, ssize_t len);
+std::optional<Status> parse_status(char* text);
+
+}  // namespace
+
+void KernelTask::close_proc_files() {
+    for (auto* f : {&stat_file, &status_file})
+        if (f->fd >= 0) {
+            close(f->fd);
+            f->fd = -1;
+        }
+}
+
 std::optional<Stat> read_stat(pid_t tgid, pid_t tid) {
     char path[96], text[4096];
     task_file(path, tgid, tid, "stat");
     ssize_t len = slurp(path, text, sizeof text);
     if (len < 0) return std::nullopt;
+    return parse_stat(text, len);
+}
+
+std::optional<Stat> read_stat(KernelTask& t) {
+    char text[4096];
+    int fd = proc_file(t, t.stat_file, "stat");
+    ssize_t len = fd < 0 ? -1 : reread(fd, text, sizeof text);
+    if (len < 0) return std::nullopt;
+    return parse_stat(text, len);
+}
+
+std::optional<Status> read_status(pid_t tgid, pid_t tid) {
+    char path[96], text[8192];
+    task_file(path, tgid, tid, "status");
+    if (slurp(path, text, sizeof text) < 0) return std::nullopt;
+    return parse_status(text);
+}
+
+std::optional<Status> read_status(KernelTask& t) {
+    char text[8192];
+    int fd = proc_file(t, t.status_file, "status");
+    if (fd < 0 || reread(fd, text, sizeof text) < 0) return std::nullopt;
+    return parse_status(text);
+}
+
+namespace {
+
+std::optional<Stat> parse_stat(const char* text, ssize_t len) {
     // comm (field 2) may hold anything, ')' included: the fields start after the last ')'.
     const char* close = nullptr;
     for (ssize_t i = len - 1; i >= 0; --i)
@@ -135,14 +203,12 @@ std::optional<Stat> read_stat(pid_t tgid, pid_t tid) {
     s.state = f[0][0];
     s.ppid = static_cast<pid_t>(std::strtol(f[1], nullptr, 10));
     s.flags = std::strtoul(f[6], nullptr, 10);
+    s.sigpnd = std::strtoull(f[28], nullptr, 10);
     s.exit_signal = static_cast<int>(std::strtol(f[35], nullptr, 10));
     return s;
 }
 
-std::optional<Status> read_status(pid_t tgid, pid_t tid) {
-    char path[96], text[8192];
-    task_file(path, tgid, tid, "status");
-    if (slurp(path, text, sizeof text) < 0) return std::nullopt;
+std::optional<Status> parse_status(char* text) {
     Status s;
     auto is = [](const char* line, const char* key, const char*& value) {
         size_t k = std::strlen(key);
@@ -178,6 +244,8 @@ std::optional<Status> read_status(pid_t tgid, pid_t tid) {
     return s;
 }
 
+}  // namespace
+
 std::vector<pid_t> threads_of(pid_t tgid) {
     std::vector<pid_t> out;
     auto path = "/proc/" + std::to_string(tgid) + "/task";
@@ -211,24 +279,26 @@ bool proc_dir_gone(const KernelTask& t) {
     return access(path, F_OK) != 0;
 }
 
-// examine(), keeping what it read: `st` always when the task was looked at in
-// /proc, `status` only when it was needed (the SIGKILL check of a task that is
-// neither a zombie nor exiting: status is the costlier file to generate).
-Life examine_reading(KernelTask& t, std::optional<Stat>& st, std::optional<Status>& status) {
+void mark_released(KernelTask& t) {
+    t.released = true;
+    t.close_proc_files();
+}
+
+// examine(), keeping the stat it read (when the task was looked at in /proc).
+Life examine_reading(KernelTask& t, std::optional<Stat>& st) {
     if (!t.created) return Life::NotCreated;
     if (t.released) return Life::Released;
     if (released_now(t)) {
-        t.released = true;
+        mark_released(t);
         return Life::Released;
     }
     ++proc_reads();
-    st = read_stat(t.tgid, t.tid);
+    st = read_stat(t);
     const bool exiting = st && (st->state == 'Z' || st->state == 'X' || (st->flags & kPF_EXITING));
-    if (st && !exiting) status = read_status(t.tgid, t.tid);
-    if (!st || (exiting ? proc_dir_gone(t) : !status)) {
+    if (!st || (exiting && proc_dir_gone(t))) {
         // Gone from /proc but no POLLHUP yet: between unhash and the wake-up.
         if (released_now(t)) {
-            t.released = true;
+            mark_released(t);
             return Life::Released;
         }
         t.must_die = true;
@@ -236,9 +306,12 @@ Life examine_reading(KernelTask& t, std::optional<Stat>& st, std::optional<Statu
     }
     if (st->state == 'Z') return Life::Zombie;
     // 'X': exit_notify chose EXIT_DEAD (autoreap, SIGCHLD ignored, a thread) and
-    // release_task is on its way. PF_EXITING: in do_exit. SIGKILL pending
-    // (private or shared): about to be.
-    if (exiting || ((status->sigpnd | status->shdpnd) & kSigkillBit)) t.must_die = true;
+    // release_task is on its way. PF_EXITING: in do_exit. SIGKILL pending: about
+    // to be. The thread's own pending set is enough: a fatal signal to the group
+    // is added to every thread's own set (kernel/signal.c: complete_signal), and
+    // so is the SIGKILL of zap_other_threads (exec, exit_group); one only in the
+    // shared set means the group is already exiting (SIGNAL_GROUP_EXIT).
+    if (exiting || (st->sigpnd & kSigkillBit)) t.must_die = true;
     return t.must_die ? Life::Dying : Life::Running;
 }
 
@@ -246,8 +319,7 @@ Life examine_reading(KernelTask& t, std::optional<Stat>& st, std::optional<Statu
 
 Life examine(KernelTask& t) {
     std::optional<Stat> st;
-    std::optional<Status> status;
-    return examine_reading(t, st, status);
+    return examine_reading(t, st);
 }
 
 std::optional<std::string> settle(const std::vector<KernelTask*>& tasks, Clock::time_point deadline) {
@@ -281,18 +353,18 @@ scenario::Observation observe(KernelTask& t, const std::function<std::optional<s
                               Life* life_out) {
     scenario::Observation o;
     std::optional<Stat> st;
-    std::optional<Status> status;
-    auto life = examine_reading(t, st, status);
+    auto life = examine_reading(t, st);
     if (life_out) *life_out = life;
     if (life == Life::Released) {
         o.state = "reaped";
         return o;
     }
-    // What examine() read, and status if it did not need it.
-    if (st && !status) status = read_status(t.tgid, t.tid);
+    // What examine() read, and status.
+    std::optional<Status> status;
+    if (st) status = read_status(t);
     // Read, then make sure the pid still belonged to the task while we read.
     if (!st || !status || released_now(t)) {
-        if (released_now(t)) t.released = true;
+        if (released_now(t)) mark_released(t);
         if (life_out) *life_out = t.released ? Life::Released : Life::Dying;
         o.state = "reaped";
         return o;

@@ -31,6 +31,8 @@ struct Stat {
     char state = '?';
     pid_t ppid = 0;           // field 4: the real parent's tgid
     unsigned long flags = 0;  // field 9: PF_* (PF_EXITING = 0x4)
+    uint64_t sigpnd = 0;      // field 31: the thread's own pending signals 1-31 (fs/proc/array.c:
+                              // do_task_stat prints task->pending.signal.sig[0] & 0x7fffffff)
     int exit_signal = 0;      // field 38
 };
 std::optional<Stat> read_stat(pid_t tgid, pid_t tid);
@@ -57,7 +59,27 @@ struct KernelTask {
     bool released = false;   // gone for good
     bool must_die = false;   // told to exit, or seen dying: sticky until it is a zombie or gone
     Life settled = Life::NotCreated;  // what the last settle() pass saw
+
+    // /proc/TGID/task/TID/stat and status, opened on first use and re-read
+    // with pread(2) (no path walk, one system call). The open files follow
+    // the struct pid they were opened for: a read after its task was
+    // released fails (ESRCH). A different tgid/tid (a non-leader exec)
+    // reopens them. Closed once the task is released, and by the destructor.
+    struct ProcFile {
+        int fd = -1;
+        pid_t tgid = 0, tid = 0;
+    } stat_file, status_file;
+    void close_proc_files();
+
+    KernelTask() = default;
+    KernelTask(const KernelTask&) = delete;
+    KernelTask& operator=(const KernelTask&) = delete;
+    ~KernelTask() { close_proc_files(); }
 };
+
+// The same readers through the task's open files.
+std::optional<Stat> read_stat(KernelTask& t);
+std::optional<Status> read_status(KernelTask& t);
 
 // The controller's own pidfd for a task (PIDFD_THREAD unless it leads its
 // group); -1 where the kernel cannot give one (then /proc is watched instead).

@@ -79,7 +79,7 @@ class VmRunner final : public KernelRunner {
 public:
     VmRunner(std::string series, std::string oracle, int step_timeout_ms, int smp)
         : series_(std::move(series)), init_(oracle::find_oracle_binary(oracle)) {
-        opts_.smp = std::max(1, smp);
+        opts_.smp = std::max(0, smp);
         if (step_timeout_ms > 0) opts_.init_args.push_back("--step-timeout-ms=" + std::to_string(step_timeout_ms));
     }
     std::vector<scenario::RunResult> run(const std::vector<std::string>& files) override {

@@ -39,9 +39,10 @@ public:
 // over `jobs` oracle processes that run at the same time.
 std::unique_ptr<KernelRunner> host_runner(const std::string& oracle = "", int step_timeout_ms = 0, int jobs = 2);
 // Debian's kernel `series` under QEMU (oracle::vm::run_in_vm) with the static oracle as /init.
-// `smp`: the guest's CPUs (QEMU -smp; under TCG each is a host thread).
+// `smp`: the guest's CPUs (QEMU -smp; under multi-threaded TCG each is a host thread, and the
+// guest runs one scenario per CPU at a time); 0: one per host CPU, at most 4.
 std::unique_ptr<KernelRunner> vm_runner(const std::string& series, const std::string& oracle = "",
-                                        int step_timeout_ms = 0, int smp = 1);
+                                        int step_timeout_ms = 0, int smp = 0);
 
 // cli::crosscheck_results (it lives in the pidlab executable: the caller passes it in).
 using CompareFn = std::function<cli::CrossReport(const std::vector<scenario::Scenario>&,

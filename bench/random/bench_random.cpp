@@ -9,7 +9,8 @@
 //       once -> scenarios/s of wall time (target >= 100), median of --trials batches; also
 //       the generation + model replay time per scenario (the rest of a difftest)
 //   (v) difftest in one VM boot (--vm SERIES): N scenarios in one boot and 1 scenario in
-//       another -> scenarios/s with the boot amortised, (N - 1) / (T_N - T_1) (target >= 50)
+//       another -> scenarios/s with the boot amortised, (N - 1) / (T_N - T_1) (target >= 50);
+//       --vm-smp N vCPUs (default: one per host CPU, at most 4), one scenario per vCPU at a time
 //
 // "Per core": (m), (w), (r) run on one thread and are timed with its CPU clock as well
 // as the wall clock (the machine may be shared). Each runs for at least --seconds,
@@ -30,6 +31,7 @@
 #include <fstream>
 #include <functional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -127,7 +129,7 @@ int main(int argc, char** argv) {
     int trials = 3;
     std::string kernel = "7.1", only, vm;
     size_t steps = 20, host_cases = 500, vm_cases = 1000;
-    int host_jobs = 2, vm_smp = 1;
+    int host_jobs = 2, vm_smp = 0;  // 0: run-vm.sh's default, one vCPU per host CPU (at most 4)
     bool markdown = false;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
@@ -146,7 +148,7 @@ int main(int argc, char** argv) {
         else if (a == "--host-cases") host_cases = std::strtoul(next().c_str(), nullptr, 10);
         else if (a == "--host-jobs") host_jobs = std::max(1, std::atoi(next().c_str()));
         else if (a == "--vm") vm = next();
-        else if (a == "--vm-smp") vm_smp = std::max(1, std::atoi(next().c_str()));
+        else if (a == "--vm-smp") vm_smp = std::max(0, std::atoi(next().c_str()));
         else if (a == "--vm-cases") vm_cases = std::strtoul(next().c_str(), nullptr, 10);
         else if (a == "--markdown") markdown = true;
         else {
@@ -262,7 +264,8 @@ int main(int argc, char** argv) {
             double tn = std::chrono::duration<double>(Clock::now() - w0).count();
             fs::remove_all(dir);
             double amortised = tn > t1 ? static_cast<double>(res.size() - 1) / (tn - t1) : 0;
-            rows.push_back({"VM " + runner->release() + " (QEMU TCG, -smp " + std::to_string(vm_smp) +
+            const int smp = vm_smp > 0 ? vm_smp : static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 4u));
+            rows.push_back({"VM " + runner->release() + " (QEMU TCG, -smp " + std::to_string(smp) +
                                 "): difftest batch, 12 steps, race-free, one boot",
                             "scenarios",
                             static_cast<double>(res.size()) / tn, -1,

@@ -19,15 +19,17 @@
 # starts it with no arguments.
 #
 # The guest's kernel console is ttyS0 (-> LOG, default a temporary file whose tail
-# is printed on failure); the init writes one JSON object per line to ttyS1, which
-# QEMU writes to a file of its own, so kernel messages never mix into results.
+# is printed on failure); the init writes one JSON object per line to the virtio
+# console port named "pidlab" (kernels with a built-in virtio_console: 6.12 and
+# later) or else to ttyS1. QEMU writes each to a file of its own, so kernel
+# messages never mix into results.
 #
 # RESULTS: the first line is a header written by this script,
 #   {"vm": {"series": "7.2", "suite": "sid", "package": "...", "version": "...",
 #           "release": "...", "vmlinuz_sha256": "...", "completed": true,
 #           "status": "ok", "seconds": 4.2, "scenarios": N, "kernel_reported": "...",
 #           "error": ""}}
-# and every further line is a line the init wrote to ttyS1, verbatim except that
+# and every further line is a line the init wrote (ttyS1's, then the port's), verbatim except that
 # carriage returns and empty lines are removed. "completed" is true when the last
 # line is {"done": true, "kernel": "<uname -r>", "scenarios": N} naming the release
 # that was booted and the number of scenario files given. "status" is one of ok,
@@ -43,7 +45,7 @@ usage() { sed -n '2,40s/^# \{0,1\}//p' "$0"; }
 die() { printf 'run-vm: %s\n' "$*" >&2; exit 1; }
 
 SERIES="" INIT="" OUT="" CONSOLE="" CACHE="" FETCH=0 OFFLINE=0
-TIMEOUT=300 SMP=1 MEM=1024 EXTRA_APPEND="" VMLINUZ=""
+TIMEOUT=300 SMP="" MEM=1024 EXTRA_APPEND="" VMLINUZ=""
 INIT_ARGS=(vm-init) INIT_ARGS_SET=0
 SCEN=()   # scenario files, in order
 while [[ $# -gt 0 ]]; do
@@ -88,6 +90,11 @@ done
 [[ -n $OUT ]] || { echo "run-vm: --out is required" >&2; exit 2; }
 [[ $SERIES == all ]] && { echo "run-vm: boots one kernel; use oracle/vm/run-all.sh for all of them" >&2; exit 2; }
 [[ $TIMEOUT =~ ^[0-9]+$ && $TIMEOUT -gt 0 ]] || { echo "run-vm: --timeout takes whole seconds" >&2; exit 2; }
+if [[ -z $SMP ]]; then
+  SMP=$(nproc 2>/dev/null || echo 1)
+  [[ $SMP -gt 4 ]] && SMP=4
+fi
+[[ $SMP =~ ^[0-9]+$ && $SMP -gt 0 ]] || { echo "run-vm: --smp takes a positive whole number" >&2; exit 2; }
 [[ -f $INIT && -x $INIT ]] || die "init binary not found or not executable: $INIT"
 
 QEMU=${PIDLAB_QEMU:-qemu-system-x86_64}
@@ -134,7 +141,7 @@ fi
 
 # ------------------------------------------------------------------ initramfs
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/pidlab-vm.XXXXXX")
-# PIDLAB_VM_KEEP_WORK=1 keeps the work directory (root/, initrd.cpio, ttyS1.raw).
+# PIDLAB_VM_KEEP_WORK=1 keeps the work directory (root/, initrd.cpio, ttyS1.raw, port.raw).
 cleanup() {
   if [[ ${PIDLAB_VM_KEEP_WORK:-0} == 1 ]]; then
     printf 'run-vm: kept %s\n' "$WORK" >&2
@@ -187,15 +194,20 @@ find "$ROOT" -exec touch -h -d @0 {} +
 # ------------------------------------------------------------------ boot
 [[ -n $CONSOLE ]] || CONSOLE="$WORK/console.log"
 RAW="$WORK/ttyS1.raw"
+PORT="$WORK/port.raw"
 mkdir -p "$(dirname "$CONSOLE")" "$(dirname "$OUT")"
-: >"$CONSOLE"; : >"$RAW"
+: >"$CONSOLE"; : >"$RAW"; : >"$PORT"
+# Several vCPUs run in parallel only with multi-threaded TCG (one host thread
+# per vCPU); the init runs one scenario per vCPU at a time.
 ACCEL=${PIDLAB_VM_ACCEL:-tcg}
+[[ $ACCEL == tcg && $SMP -gt 1 ]] && ACCEL="tcg,thread=multi"
 APPEND="console=ttyS0 panic=-1 quiet rdinit=/init${EXTRA_APPEND:+ $EXTRA_APPEND}"
 [[ ${#INIT_ARGS[@]} -gt 0 ]] && APPEND="$APPEND -- ${INIT_ARGS[*]}"
 # shellcheck disable=SC2054  # "max,-cx16" is one argument
 QEMU_CMD=("$QEMU" -machine q35 -accel "$ACCEL" -cpu "${PIDLAB_VM_CPU:-max,-cx16}" -m "$MEM" -smp "$SMP"
   -nodefaults -no-user-config -nographic -no-reboot -monitor none
   -serial "file:$CONSOLE" -serial "file:$RAW"
+  -device virtio-serial-pci -chardev "file,id=results,path=$PORT" -device virtserialport,chardev=results,name=pidlab
   -kernel "$VMLINUZ" -initrd "$INITRD" -append "$APPEND")
 
 t0=$(date +%s.%N)
@@ -208,7 +220,7 @@ SECONDS_TAKEN=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
 
 # ------------------------------------------------------------------ results
 LINES="$WORK/lines"
-tr -d '\r' <"$RAW" | grep -v '^[[:space:]]*$' >"$LINES" || true
+cat "$RAW" "$PORT" | tr -d '\r' | grep -v '^[[:space:]]*$' >"$LINES" || true
 last=$(tail -n1 "$LINES")
 STATUS=ok ERROR="" COMPLETED=false KREP=""
 if [[ $rc == 124 || $rc == 137 ]]; then
@@ -235,7 +247,7 @@ else
     if [[ -n $last ]]; then
       ERROR="the VM stopped without a done line (last line: $(head -c 200 <<<"$last"))"
     else
-      ERROR="the VM stopped without writing anything to ttyS1"
+      ERROR="the VM stopped without writing any result (virtio port or ttyS1)"
     fi
     if grep -q 'Kernel panic' "$CONSOLE"; then
       ERROR="$ERROR; $(grep -a -m1 -o 'Kernel panic.*' "$CONSOLE" | tr -cd '[:print:]')"

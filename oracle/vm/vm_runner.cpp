@@ -163,8 +163,8 @@ VmRun run_in_vm(const std::string& series, const std::string& init_binary,
         "bash", scripts + "/run-vm.sh", "--kernel", series, "--init", make_absolute(init_binary),
         "--scenario-list", list, "--out", out, "--console", console,
         "--timeout", std::to_string(options.timeout_seconds > 0 ? options.timeout_seconds : 300),
-        "--smp", std::to_string(options.smp > 0 ? options.smp : 1),
         "--mem", std::to_string(options.memory_mb > 0 ? options.memory_mb : 1024)};
+    if (options.smp > 0) args.insert(args.end(), {"--smp", std::to_string(options.smp)});
     if (!options.cache_dir.empty()) args.insert(args.end(), {"--cache", make_absolute(options.cache_dir)});
     if (options.fetch) args.emplace_back("--fetch");
     if (options.offline) args.emplace_back("--offline");

@@ -17,7 +17,9 @@ struct VmOptions {
     std::string cache_dir;
     // QEMU is killed after this many seconds (the boot itself takes 2–5 s under TCG).
     int timeout_seconds = 300;
-    int smp = 1;
+    // vCPUs (QEMU -smp, multi-threaded TCG when more than one; the init runs a
+    // scenario per vCPU at a time). 0: one per host CPU, at most 4 (run-vm.sh's default).
+    int smp = 0;
     int memory_mb = 1024;
     // Ask the archive for the newest build first (otherwise the cached one is
     // booted, and the archive is asked only when the cache has none).
