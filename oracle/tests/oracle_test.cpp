@@ -17,6 +17,7 @@
 #include <thread>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "format/scenario.hpp"
 #include "oracle/client.hpp"
@@ -72,14 +73,14 @@ protected:
         return n;
     }
 
-    // Starts this test's oracle on many_tasks, stalling at step 6 for 20 s (the executor,
-    // init, T, A, B (exec'd helper), V (CLONE_VM) and C: 7 processes); stdout (and, with
-    // quiet, stderr) to /dev/null. `extra`: more options.
-    pid_t start_stalled_executor(std::vector<std::string> extra, bool quiet) const {
+    // Starts this test's oracle on many_tasks (`copies` times), stalling at step 6 for 20 s
+    // (the executor, init, T, A, B (exec'd helper), V (CLONE_VM) and C: 7 processes);
+    // stdout (and, with quiet, stderr) to /dev/null. `extra`: more options.
+    pid_t start_stalled_executor(std::vector<std::string> extra, bool quiet, int copies = 1) const {
         std::vector<std::string> args = {bin_, "run", "--tmpdir", tmpdir_, "--debug-stall", "6:20000",
                                          "--step-timeout-ms", "30000"};
         args.insert(args.end(), extra.begin(), extra.end());
-        args.push_back(scenario_path("many_tasks"));
+        for (int i = 0; i < copies; ++i) args.push_back(scenario_path("many_tasks"));
         std::vector<char*> argv;
         for (auto& a : args) argv.push_back(a.data());
         argv.push_back(nullptr);
@@ -284,6 +285,54 @@ TEST_F(OracleTest, StopSignalCleansUpProcessesAndHelpers) {
     pid_t pid = start_stalled_executor({}, /*quiet=*/true);
     ASSERT_GT(pid, 0);
     EXPECT_GE(wait_count(7, std::chrono::milliseconds(5000), /*at_least=*/true), 7);
+    ASSERT_EQ(kill(pid, SIGTERM), 0);
+    int status;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
+    EXPECT_EQ(wait_count(0, std::chrono::milliseconds(3000)), 0);
+    for (const auto& e : fs::directory_iterator(tmpdir_))
+        EXPECT_EQ(e.path().filename(), "pidlab-oracle") << "left behind: " << e.path();
+}
+
+// ---- parallel jobs ------------------------------------------------------------------
+
+TEST_F(OracleTest, JobsGiveTheSameResultsInTheFilesOrder) {
+    std::vector<std::string> files;
+    for (const char* n : {"zombie_parent", "exit_signal", "reparent_init", "reparent_subreaper", "pdeath_pending",
+                          "would_block", "exec_fds", "threads_exit", "many_tasks", "setuid_exec"})
+        files.push_back(scenario_path(n));
+    auto one = pidlab::oracle::run_on_host(files, options());
+    auto three = pidlab::oracle::run_on_host(files, options({"--jobs", "3"}));
+    ASSERT_EQ(one.size(), files.size());
+    ASSERT_EQ(three.size(), files.size());
+    for (size_t i = 0; i < files.size(); ++i) {
+        EXPECT_EQ(three[i].file, files[i]);
+        EXPECT_EQ(pidlab::scenario::to_json(three[i]).dump(), pidlab::scenario::to_json(one[i]).dump()) << files[i];
+    }
+    EXPECT_EQ(count_ours(), 0);
+    EXPECT_TRUE(helper_dirs().empty());
+}
+
+TEST_F(OracleTest, JobsDieWithTheirParent) {
+    pid_t pid = start_stalled_executor({"--scenario-timeout-ms", "30000", "--jobs", "2"}, /*quiet=*/false, 2);
+    ASSERT_GT(pid, 0);
+    // The parent, and two jobs with their 6 scenario tasks each.
+    EXPECT_GE(wait_count(15, std::chrono::milliseconds(8000), /*at_least=*/true), 15);
+    ASSERT_EQ(kill(pid, SIGKILL), 0);
+    int status;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    EXPECT_EQ(wait_count(0, std::chrono::milliseconds(3000)), 0) << "jobs or puppets survived the parent";
+    EXPECT_EQ(helper_dirs().size(), 2u) << "the killed jobs' helper directories";
+    auto r = pidlab::oracle::run_on_host({scenario_path("zombie_parent")}, options());
+    ASSERT_EQ(r.size(), 1u);
+    EXPECT_FALSE(r[0].aborted);
+    EXPECT_TRUE(helper_dirs().empty()) << "a stale helper directory survived the next run";
+}
+
+TEST_F(OracleTest, StopSignalReachesTheJobs) {
+    pid_t pid = start_stalled_executor({"--jobs", "2"}, /*quiet=*/true, 2);
+    ASSERT_GT(pid, 0);
+    EXPECT_GE(wait_count(15, std::chrono::milliseconds(8000), /*at_least=*/true), 15);
     ASSERT_EQ(kill(pid, SIGTERM), 0);
     int status;
     ASSERT_EQ(waitpid(pid, &status, 0), pid);

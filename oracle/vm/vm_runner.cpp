@@ -1,6 +1,8 @@
 #include "oracle/vm/vm_runner.hpp"
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -112,52 +114,13 @@ std::string find_scripts_dir(const VmOptions& options) {
     return {};
 }
 
-VmRun run_in_vm(const std::string& series, const std::string& init_binary,
-                const std::vector<std::string>& scenario_files, const VmOptions& options) {
-    VmRun run;
-    run.series = series;
-    run.status = "setup-error";
+namespace {
 
-    bool known = false;
-    for (const auto& s : known_series()) known = known || s == series;
-    if (!known) {
-        run.error = "unknown kernel series '" + series + "'";
-        return run;
-    }
-    const std::string scripts = find_scripts_dir(options);
-    if (scripts.empty()) {
-        run.error = "run-vm.sh not found (set VmOptions::scripts_dir or PIDLAB_VM_SCRIPTS)";
-        return run;
-    }
-
-    std::string tmpl = std::string(std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") + "/pidlab-vmrun.XXXXXX";
-    std::vector<char> buf(tmpl.begin(), tmpl.end());
-    buf.push_back('\0');
-    if (::mkdtemp(buf.data()) == nullptr) {
-        run.error = std::string("mkdtemp: ") + std::strerror(errno);
-        return run;
-    }
-    const std::string work(buf.data());
+// One boot of run-vm.sh over the scenario list; fills `run` from its results file.
+void boot_once(const std::string& scripts, const std::string& series, const std::string& init_binary,
+               const std::string& work, const VmOptions& options, VmRun& run) {
     const std::string list = work + "/scenarios.list", out = work + "/results.jsonl",
                       console = work + "/console.log", log = work + "/run-vm.log";
-
-    {
-        std::ofstream l(list);
-        for (const auto& f : scenario_files) {
-            if (f.find('\n') != std::string::npos) {
-                run.error = "scenario file name contains a newline: " + f;
-                remove_tree(work);
-                return run;
-            }
-            l << make_absolute(f) << '\n';
-        }
-        if (!l) {
-            run.error = "cannot write " + list;
-            remove_tree(work);
-            return run;
-        }
-    }
-
     // Run through bash, so that a checkout that lost the scripts' mode bits still works.
     std::vector<std::string> args = {
         "bash", scripts + "/run-vm.sh", "--kernel", series, "--init", make_absolute(init_binary),
@@ -179,8 +142,7 @@ VmRun run_in_vm(const std::string& series, const std::string& init_binary,
     pid_t pid = ::fork();
     if (pid < 0) {
         run.error = std::string("fork: ") + std::strerror(errno);
-        remove_tree(work);
-        return run;
+        return;
     }
     if (pid == 0) {
         int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -236,6 +198,98 @@ VmRun run_in_vm(const std::string& series, const std::string& init_binary,
     if (!run.completed && run.error.empty())
         run.error = "run-vm.sh exited with status " + std::to_string(run.exit_status) +
                     (script_log.empty() ? std::string{} : ": " + tail(script_log, 2000));
+
+}
+
+// The guest kernel crashed (a panic or an oops), or the VM wrote no result at
+// all: both happen now and then under TCG for reasons of the emulation (a
+// cross-CPU code patch seen half done under multi-threaded TCG, the IO-APIC
+// timer check on a loaded host), and are worth another boot.
+bool crashed(const VmRun& run) {
+    if (run.completed || run.status == "setup-error" || run.status == "timeout") return false;
+    return run.lines.empty() || run.console_log.find("Kernel panic") != std::string::npos ||
+           run.console_log.find("Oops") != std::string::npos;
+}
+
+// The console's first crash line ("Oops: ...", "Kernel panic - ..."), for the log.
+std::string crash_line(const std::string& console) {
+    for (const char* key : {"Oops", "BUG:", "Kernel panic"}) {
+        auto at = console.find(key);
+        if (at == std::string::npos) continue;
+        auto end = console.find('\n', at);
+        std::string line = console.substr(at, end == std::string::npos ? std::string::npos : end - at);
+        while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+        return line.substr(0, 200);
+    }
+    return "no result and no crash message on the console";
+}
+
+}  // namespace
+
+VmRun run_in_vm(const std::string& series, const std::string& init_binary,
+                const std::vector<std::string>& scenario_files, const VmOptions& options) {
+    VmRun run;
+    run.series = series;
+    run.status = "setup-error";
+
+    bool known = false;
+    for (const auto& s : known_series()) known = known || s == series;
+    if (!known) {
+        run.error = "unknown kernel series '" + series + "'";
+        return run;
+    }
+    const std::string scripts = find_scripts_dir(options);
+    if (scripts.empty()) {
+        run.error = "run-vm.sh not found (set VmOptions::scripts_dir or PIDLAB_VM_SCRIPTS)";
+        return run;
+    }
+
+    std::string tmpl = std::string(std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") + "/pidlab-vmrun.XXXXXX";
+    std::vector<char> buf(tmpl.begin(), tmpl.end());
+    buf.push_back('\0');
+    if (::mkdtemp(buf.data()) == nullptr) {
+        run.error = std::string("mkdtemp: ") + std::strerror(errno);
+        return run;
+    }
+    const std::string work(buf.data());
+    const std::string list = work + "/scenarios.list";
+
+    {
+        std::ofstream l(list);
+        for (const auto& f : scenario_files) {
+            if (f.find('\n') != std::string::npos) {
+                run.error = "scenario file name contains a newline: " + f;
+                remove_tree(work);
+                return run;
+            }
+            l << make_absolute(f) << '\n';
+        }
+        if (!l) {
+            run.error = "cannot write " + list;
+            remove_tree(work);
+            return run;
+        }
+    }
+
+    const int attempts = std::max(1, options.boot_attempts);
+    for (int attempt = 1;; ++attempt) {
+        VmRun r = run;
+        VmOptions o = options;
+        o.fetch = options.fetch && attempt == 1;
+        boot_once(scripts, series, init_binary, work, o, r);
+        r.boots = attempt;
+        r.crashed_boots = run.crashed_boots;
+        if (attempt < attempts && crashed(r)) {
+            auto why = crash_line(r.console_log);
+            r.crashed_boots.push_back(why);
+            std::fprintf(stderr, "pidlab vm: the %s guest crashed (%s); booting it again (%d of %d)\n",
+                         series.c_str(), why.c_str(), attempt + 1, attempts);
+            run.crashed_boots = r.crashed_boots;
+            continue;
+        }
+        run = std::move(r);
+        break;
+    }
 
     if (options.keep_work_dir)
         run.work_dir = work;

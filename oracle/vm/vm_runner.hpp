@@ -38,6 +38,10 @@ struct VmOptions {
     std::string scripts_dir;
     // Keep the temporary directory (initramfs inputs, results, console, script log).
     bool keep_work_dir = false;
+    // Boots in all when the guest kernel crashes (panic, oops) or the VM writes no
+    // result: under TCG that happens now and then for the emulation's reasons. Each
+    // crash is noted on stderr and in VmRun::crashed_boots; the last boot's run is returned.
+    int boot_attempts = 3;
 };
 
 struct VmRun {
@@ -60,6 +64,8 @@ struct VmRun {
     int exit_status = -1;       // run-vm.sh's exit status
     std::string header;         // the results file's first line ({"vm": {...}})
     std::string work_dir;       // set when keep_work_dir
+    int boots = 0;              // how many times the VM was booted (VmOptions::boot_attempts)
+    std::vector<std::string> crashed_boots;  // the crash line of each boot that was retried
 };
 
 // Boot `series` (one of known_series()) with `init_binary` as /init and the

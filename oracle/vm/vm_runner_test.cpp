@@ -71,6 +71,7 @@ TEST(VmRunner, BootsAndCollectsResults) {
         auto run = vm::run_in_vm(s, PIDLAB_VM_TESTINIT, kScenarios, opt);
         ASSERT_TRUE(run.completed) << run.error << "\n--- console:\n" << run.console_log;
         EXPECT_TRUE(run.error.empty()) << run.error;
+        EXPECT_EQ(run.boots, 1 + static_cast<int>(run.crashed_boots.size()));
         EXPECT_EQ(run.series, s);
         EXPECT_EQ(run.status, "ok");
         EXPECT_FALSE(run.package.empty());
@@ -92,6 +93,23 @@ TEST(VmRunner, BootsAndCollectsResults) {
         EXPECT_NE(run.console_log.find("testinit: console line"), std::string::npos);
         EXPECT_GT(run.seconds, 0.0);
     }
+}
+
+TEST(VmRunner, BootsAgainAfterAGuestCrash) {
+    auto series = series_under_test();
+    if (series.empty()) GTEST_SKIP() << "set PIDLAB_VM_TESTS=1|all|\"SERIES...\" to boot kernels";
+    vm::VmOptions opt;
+    opt.timeout_seconds = 120;
+    opt.init_args = {"crash"};  // the test init exits: the kernel panics
+    opt.boot_attempts = 2;
+    auto run = vm::run_in_vm(series.front(), PIDLAB_VM_TESTINIT, kScenarios, opt);
+    EXPECT_FALSE(run.completed);
+    EXPECT_EQ(run.boots, 2);
+    ASSERT_EQ(run.crashed_boots.size(), 1u);
+    EXPECT_NE(run.crashed_boots[0].find("Kernel panic"), std::string::npos) << run.crashed_boots[0];
+    EXPECT_NE(run.console_log.find("Attempted to kill init"), std::string::npos);
+    EXPECT_TRUE(run.lines.empty());
+    EXPECT_FALSE(run.error.empty());
 }
 
 TEST(VmRunner, RunsTheRealExecutor) {

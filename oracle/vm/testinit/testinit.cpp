@@ -6,7 +6,9 @@
 //   {"scenario": "0001-name.json", "bytes": N}        (one per scenario file)
 //   {"done": true, "kernel": "<uname -r>", "scenarios": N}
 // and powers the machine off. It also prints a line to the console (ttyS0) so a
-// test can check that console output never reaches the results file.
+// test can check that console output never reaches the results file. Started
+// with the argument "crash" it exits at once instead: pid 1 exiting panics the
+// kernel ("Attempted to kill init!"), which is how the runner's retry is tested.
 //
 // Build: g++ -static -O2 -o testinit oracle/vm/testinit/testinit.cpp
 // Only libc is used (the file is plain C apart from its extension).
@@ -56,6 +58,8 @@ int main(int argc, char** argv) {
 
   int con = open("/dev/console", O_WRONLY | O_NOCTTY);
   if (con >= 0) put(con, "testinit: console line, must not appear in results\n");
+  for (int i = 1; i < argc; ++i)
+    if (strcmp(argv[i], "crash") == 0) return 1;
 
   int out = open("/dev/ttyS1", O_WRONLY | O_NOCTTY);
   if (out < 0) {
