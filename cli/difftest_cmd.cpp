@@ -169,7 +169,7 @@ Runner add_difftest(CLI::App& app) {
     sub->add_option("--max-shrinks", a->max_shrinks, "Distinct disagreements to shrink")->capture_default_str();
     sub->add_option("--keep", a->keep, "Keep the generated scenario files in this directory");
     sub->add_option("--step-timeout-ms", a->step_timeout_ms, "The oracle's per-step settle timeout");
-    sub->add_option("-j,--jobs", a->jobs, "Host: oracle processes running a batch at the same time (default: CPUs)");
+    sub->add_option("-j,--jobs", a->jobs, "Host: scenarios of a batch running at the same time (pidlab-oracle run --jobs; default: CPUs)");
     sub->add_option("--weights", a->weights, "Op weights, e.g. clone3:30,ptrace:0 (see pidlab random --help)");
     sub->add_flag("--allow-races", a->allow_races,
                   "Also generate steps whose results depend on the scheduler (two deaths racing, a caller killed by "

@@ -144,6 +144,7 @@ std::vector<scenario::RunResult> run_on_host(const std::vector<std::string>& fil
     opt("--step-timeout-ms", opts.step_timeout_ms);
     opt("--scenario-timeout-ms", opts.scenario_timeout_ms);
     opt("--max-tasks", opts.max_tasks);
+    opt("--jobs", opts.jobs);
     args.insert(args.end(), opts.extra_args.begin(), opts.extra_args.end());
     args.emplace_back("--");
     args.insert(args.end(), files.begin(), files.end());

@@ -17,6 +17,7 @@ struct HostOptions {
     int step_timeout_ms = 0;      // 0: the oracle's default (2000)
     int scenario_timeout_ms = 0;  // 0: the oracle's default (20000)
     int max_tasks = 0;            // 0: the oracle's default (64)
+    int jobs = 0;                 // scenarios at a time (--jobs); 0: the oracle's default (1)
     std::vector<std::string> extra_args;  // passed after `run` (e.g. --tmpdir DIR, --debug-stall S:MS)
 };
 

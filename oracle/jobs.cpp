@@ -15,6 +15,7 @@
 #include <cstring>
 #include <optional>
 #include <stdexcept>
+#include <type_traits>
 
 #include <nlohmann/json.hpp>
 
@@ -68,6 +69,7 @@ void run_here(const RunOptions& opts, const std::vector<std::string>& files, int
 // kQuit, with opts.profile), or why its Executor could not start.
 
 constexpr uint32_t kQuit = 0xffffffffu;
+static_assert(std::is_trivially_copyable_v<Profile>, "a job sends its Profile as bytes");
 enum Kind : uint32_t { kResult = 1, kProfile = 2, kError = 3 };
 struct Header {
     uint32_t kind = 0;

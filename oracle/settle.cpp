@@ -18,6 +18,7 @@ namespace pidlab::oracle::procfs {
 namespace {
 
 constexpr unsigned long kPF_EXITING = 0x4;
+constexpr unsigned long kPF_SIGNALED = 0x400;  // include/linux/sched.h: killed by a signal
 constexpr unsigned kPIDFD_THREAD = 0200;  // O_EXCL
 constexpr uint64_t kSigkillBit = 1ULL << (SIGKILL - 1);
 
@@ -293,8 +294,23 @@ Life examine_reading(KernelTask& t, std::optional<Stat>& st) {
         return Life::Released;
     }
     ++proc_reads();
+    // SIGKILL for a task: complete_signal puts a fatal signal in the own pending
+    // set of every thread of the group (so does zap_other_threads), stat's field
+    // 31. A thread that starts to die takes it out of that set under the siglock
+    // and sets PF_SIGNALED just after unlocking it, then PF_EXITING in do_exit
+    // (kernel/signal.c: complete_signal, get_signal "fatal:"; kernel/exit.c:
+    // do_exit). One stat prints the flags (field 9) before the pending set (31),
+    // so the whole step can fall between the two: a task that looks alive and
+    // unkilled is read once more, and the second read's flags come after the
+    // first read's pending set. (On another vCPU the dying thread is really in
+    // that window now and then: a crosscheck on 7.3 saw it with the own set alone.)
+    auto dying = [](const Stat& s) {
+        return s.state == 'Z' || s.state == 'X' || (s.flags & (kPF_EXITING | kPF_SIGNALED)) || (s.sigpnd & kSigkillBit);
+    };
     st = read_stat(t);
-    const bool exiting = st && (st->state == 'Z' || st->state == 'X' || (st->flags & kPF_EXITING));
+    if (st && !t.must_die && !dying(*st)) st = read_stat(t);
+    const bool exiting =
+        st && (st->state == 'Z' || st->state == 'X' || (st->flags & (kPF_EXITING | kPF_SIGNALED)));
     if (!st || (exiting && proc_dir_gone(t))) {
         // Gone from /proc but no POLLHUP yet: between unhash and the wake-up.
         if (released_now(t)) {
@@ -306,12 +322,9 @@ Life examine_reading(KernelTask& t, std::optional<Stat>& st) {
     }
     if (st->state == 'Z') return Life::Zombie;
     // 'X': exit_notify chose EXIT_DEAD (autoreap, SIGCHLD ignored, a thread) and
-    // release_task is on its way. PF_EXITING: in do_exit. SIGKILL pending: about
-    // to be. The thread's own pending set is enough: a fatal signal to the group
-    // is added to every thread's own set (kernel/signal.c: complete_signal), and
-    // so is the SIGKILL of zap_other_threads (exec, exit_group); one only in the
-    // shared set means the group is already exiting (SIGNAL_GROUP_EXIT).
-    if (exiting || (st->sigpnd & kSigkillBit)) t.must_die = true;
+    // release_task is on its way. PF_EXITING: in do_exit. PF_SIGNALED: on its way
+    // there. SIGKILL pending: about to be.
+    if (dying(*st)) t.must_die = true;
     return t.must_die ? Life::Dying : Life::Running;
 }
 

@@ -30,7 +30,7 @@ const Features& features();
 struct Stat {
     char state = '?';
     pid_t ppid = 0;           // field 4: the real parent's tgid
-    unsigned long flags = 0;  // field 9: PF_* (PF_EXITING = 0x4)
+    unsigned long flags = 0;  // field 9: PF_* (PF_EXITING = 0x4, PF_SIGNALED = 0x400)
     uint64_t sigpnd = 0;      // field 31: the thread's own pending signals 1-31 (fs/proc/array.c:
                               // do_task_stat prints task->pending.signal.sig[0] & 0x7fffffff)
     int exit_signal = 0;      // field 38
@@ -85,7 +85,9 @@ std::optional<Status> read_status(KernelTask& t);
 // group); -1 where the kernel cannot give one (then /proc is watched instead).
 int open_watch(pid_t tid, bool leader);
 
-// Looks at the task now; updates released / must_die.
+// Looks at the task now; updates released / must_die. (A zombie is read too: it
+// may turn EXIT_DEAD, reparented to a parent that ignores SIGCHLD or reaped by a
+// wait, some time before it is released.)
 Life examine(KernelTask& t);
 // How many times examine() read /proc (the profile's count).
 long& proc_reads();

@@ -36,33 +36,12 @@ public:
         opts_.step_timeout_ms = step_timeout_ms;
         release_ = oracle::host_kernel_release();
     }
-    // The files in `jobs` contiguous slices, one oracle process each, at the same time: the
+    // One oracle process running `jobs` scenarios at a time (pidlab-oracle run --jobs): the
     // oracle spends most of its time waiting for tasks to settle.
     std::vector<scenario::RunResult> run(const std::vector<std::string>& files) override {
-        const size_t n = files.size();
-        const size_t jobs = std::min<size_t>(static_cast<size_t>(jobs_), std::max<size_t>(1, n / 8));
-        if (jobs <= 1) return oracle::run_on_host(files, opts_);
-        std::vector<std::vector<scenario::RunResult>> parts(jobs);
-        std::vector<std::string> errors(jobs);
-        std::vector<std::thread> ts;
-        for (size_t j = 0; j < jobs; ++j) {
-            ts.emplace_back([&, j] {
-                std::vector<std::string> slice(files.begin() + static_cast<long>(n * j / jobs),
-                                               files.begin() + static_cast<long>(n * (j + 1) / jobs));
-                try {
-                    parts[j] = oracle::run_on_host(slice, opts_);
-                } catch (const std::exception& e) {
-                    errors[j] = e.what();
-                }
-            });
-        }
-        for (auto& t : ts) t.join();
-        std::vector<scenario::RunResult> out;
-        for (size_t j = 0; j < jobs; ++j) {
-            if (!errors[j].empty()) throw std::runtime_error(errors[j]);
-            for (auto& r : parts[j]) out.push_back(std::move(r));
-        }
-        return out;
+        oracle::HostOptions o = opts_;
+        o.jobs = static_cast<int>(std::min<size_t>(static_cast<size_t>(jobs_), std::max<size_t>(1, files.size() / 8)));
+        return oracle::run_on_host(files, o);
     }
     std::string release() const override { return release_; }
     std::string build() const override { return "host"; }

@@ -35,8 +35,8 @@ public:
     virtual std::string version() const = 0;
 };
 
-// The host kernel through pidlab-oracle (run_on_host); `oracle` empty: find it. A batch is split
-// over `jobs` oracle processes that run at the same time.
+// The host kernel through pidlab-oracle (run_on_host); `oracle` empty: find it. A batch runs
+// `jobs` scenarios at a time (pidlab-oracle run --jobs).
 std::unique_ptr<KernelRunner> host_runner(const std::string& oracle = "", int step_timeout_ms = 0, int jobs = 2);
 // Debian's kernel `series` under QEMU (oracle::vm::run_in_vm) with the static oracle as /init.
 // `smp`: the guest's CPUs (QEMU -smp; under multi-threaded TCG each is a host thread, and the

@@ -5,7 +5,7 @@
 //   (w) the same cases named and run through model::Replayer (a World): cases/s
 //   (r) RapidCheck's state-machine generator (rc::state, prop/rc.hpp): cases/s
 //   (h) difftest on the host kernel: a batch of race-free generated scenarios (what
-//       `pidlab difftest --host` runs) through the oracle, --host-jobs oracle processes at
+//       `pidlab difftest --host` runs) through the oracle, --host-jobs scenarios at
 //       once -> scenarios/s of wall time (target >= 100), median of --trials batches; also
 //       the generation + model replay time per scenario (the rest of a difftest)
 //   (v) difftest in one VM boot (--vm SERIES): N scenarios in one boot and 1 scenario in
@@ -237,12 +237,12 @@ int main(int argc, char** argv) {
                 const auto& m = ts[ts.size() / 2];
                 std::string all;
                 for (const auto& t : ts) all += (all.empty() ? "" : ", ") + std::to_string(t.wall).substr(0, 5);
-                rows.push_back({"host " + host->release() + ": difftest batch, 12 steps, race-free, oracle x" +
-                                    std::to_string(host_jobs) + " in parallel",
+                rows.push_back({"host " + host->release() + ": difftest batch, 12 steps, race-free, oracle --jobs " +
+                                    std::to_string(host_jobs),
                                 "scenarios", static_cast<double>(m.n) / m.wall,
                                 m.cpu > 0 ? static_cast<double>(m.n) / m.cpu : 0,
                                 std::to_string(m.n) + " scenarios; median of " + std::to_string(ts.size()) +
-                                    " batches (" + all + " s); cpu = the oracle processes' CPU time"});
+                                    " batches (" + all + " s); cpu = the oracle's CPU time, its jobs included"});
                 rows.push_back({"host: generating the batch (race-free) in the model", "scenarios",
                                 static_cast<double>(files.size()) / gen, -1, "one thread, wall time"});
             } catch (const std::exception& e) {
