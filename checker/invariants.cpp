@@ -310,26 +310,35 @@ std::vector<std::string> ScenarioMonitor::after(const model::Replayer& rp, const
     return names_out;
 }
 
+void monitored_replay(model::Replayer& rp, const scenario::Scenario& s, InvMask mask,
+                      const std::function<bool(MonitoredStep&)>& on_step) {
+    ScenarioMonitor mon(mask);
+    for (size_t i = 0; i < s.steps.size(); ++i) {
+        MonitoredStep m;
+        m.index = i;
+        mon.before(rp);
+        m.outcome = rp.step(i);
+        m.violated = mon.after(rp, s.steps[i], &m.details);
+        if (!on_step(m)) return;
+    }
+}
+
 CounterexampleCheck check_counterexample(const scenario::Scenario& s, const model::Profile& p) {
     CounterexampleCheck r;
     r.invariant = s.violates;
     r.known_invariant = invariant_index(s.violates).has_value();
     model::Replayer rp(s, p);
-    ScenarioMonitor mon;
     try {
-        for (size_t i = 0; i < s.steps.size(); ++i) {
-            mon.before(rp);
-            rp.step(i);
-            std::vector<Violation> det;
-            auto v = mon.after(rp, s.steps[i], &det);
-            if (r.first_violation_step < 0 && std::find(v.begin(), v.end(), s.violates) != v.end())
-                r.first_violation_step = static_cast<int>(i);
-            if (i + 1 == s.steps.size()) {
-                r.violated_at_last_step = std::find(v.begin(), v.end(), s.violates) != v.end();
-                for (const auto& d : det) r.details.push_back(std::string(invariants()[d.inv].name) + ": " + d.detail);
+        monitored_replay(rp, s, all_invariants(), [&](MonitoredStep& m) {
+            const bool it = std::find(m.violated.begin(), m.violated.end(), s.violates) != m.violated.end();
+            if (r.first_violation_step < 0 && it) r.first_violation_step = static_cast<int>(m.index);
+            if (m.index + 1 == s.steps.size()) {
+                r.violated_at_last_step = it;
+                for (const auto& d : m.details) r.details.push_back(std::string(invariants()[d.inv].name) + ": " + d.detail);
             }
-            r.per_step.push_back(std::move(v));
-        }
+            r.per_step.push_back(std::move(m.violated));
+            return true;
+        });
     } catch (const scenario::FormatError& e) {
         r.error = e;
     }

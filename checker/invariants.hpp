@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -103,6 +104,22 @@ private:
     Aux aux_before_;
     size_t events_before_ = 0;
 };
+
+// One step of monitored_replay.
+struct MonitoredStep {
+    size_t index = 0;
+    model::StepOutcome outcome;           // what model::Replayer::step returned
+    std::vector<std::string> violated;    // the invariants the step violated (ScenarioMonitor::after)
+    std::vector<Violation> details;
+};
+
+// Runs every step of `s` on `rp` (a Replayer of `s` that has run no step yet) with
+// the invariants of `mask` watched, and calls `on_step` after each one; stops
+// early when `on_step` returns false. Throws scenario::FormatError as
+// model::Replayer::step does. The one loop behind check_counterexample,
+// prop::find_violation and the corpus part of `pidlab validate`.
+void monitored_replay(model::Replayer& rp, const scenario::Scenario& s, InvMask mask,
+                      const std::function<bool(MonitoredStep&)>& on_step);
 
 // What `pidlab replay` reports for a scenario with `violates`.
 struct CounterexampleCheck {

@@ -238,20 +238,17 @@ Result run(const Options& o) {
                 bool mismatch = false, violated = false;
                 try {
                     model::Replayer rp(s, prof);
-                    checker::ScenarioMonitor mon;
-                    for (size_t i = 0; i < s.steps.size() && why.empty(); ++i) {
-                        mon.before(rp);
-                        auto out = rp.step(i);
-                        if (out.obs.error) {
-                            why = fmt::format("step {} ({}): {}", i, scenario::describe_step(s.steps[i]), *out.obs.error);
-                            break;
+                    checker::monitored_replay(rp, s, checker::all_invariants(), [&](checker::MonitoredStep& m) {
+                        const size_t i = m.index;
+                        if (m.outcome.obs.error) {
+                            why = fmt::format("step {} ({}): {}", i, scenario::describe_step(s.steps[i]),
+                                              *m.outcome.obs.error);
+                            return false;
                         }
-                        if (!out.mismatches.empty()) mismatch = true;
-                        std::vector<checker::Violation> det;
-                        auto v = mon.after(rp, s.steps[i], &det);
-                        if (!v.empty() && !violated) {
+                        if (!m.outcome.mismatches.empty()) mismatch = true;
+                        if (!m.violated.empty() && !violated) {
                             violated = true;
-                            for (const auto& d : det) {
+                            for (const auto& d : m.details) {
                                 Cell c;
                                 c.violated = true;
                                 c.length = i + 1;
@@ -263,7 +260,8 @@ Result run(const Options& o) {
                                 offer(d.inv, std::move(c));
                             }
                         }
-                    }
+                        return true;
+                    });
                     if (why.empty()) {
                         auto fin = rp.final_observations();
                         for (const auto& [name, exp] : s.final)

@@ -74,19 +74,15 @@ int first_violation(const scenario::Scenario& s, const model::Profile& p, const 
 ViolationAt find_violation(const scenario::Scenario& s, const model::Profile& p, checker::InvMask mask) {
     ViolationAt out;
     model::Replayer rp(s, p);
-    checker::ScenarioMonitor mon(mask);
     try {
-        for (size_t i = 0; i < s.steps.size(); ++i) {
-            mon.before(rp);
-            rp.step(i);
-            std::vector<checker::Violation> det;
-            auto v = mon.after(rp, s.steps[i], &det);
-            if (v.empty()) continue;
-            out.step = static_cast<int>(i);
-            out.invariants = std::move(v);
-            for (const auto& d : det) out.details.push_back(std::string(checker::invariants()[d.inv].name) + ": " + d.detail);
-            return out;
-        }
+        checker::monitored_replay(rp, s, mask, [&](checker::MonitoredStep& m) {
+            if (m.violated.empty()) return true;
+            out.step = static_cast<int>(m.index);
+            out.invariants = std::move(m.violated);
+            for (const auto& d : m.details)
+                out.details.push_back(std::string(checker::invariants()[d.inv].name) + ": " + d.detail);
+            return false;
+        });
     } catch (const scenario::FormatError& e) {
         out.error = e;
     }
