@@ -95,6 +95,21 @@ protected:
         return pid;
     }
 
+    // Starts a stalled executor (`extra`, `copies`), waits for its `processes`, stops it
+    // with SIGTERM, and checks that it died of it leaving no process and no file behind.
+    void expect_clean_stop(std::vector<std::string> extra, int copies, int processes) const {
+        pid_t pid = start_stalled_executor(std::move(extra), /*quiet=*/true, copies);
+        ASSERT_GT(pid, 0);
+        EXPECT_GE(wait_count(processes, std::chrono::milliseconds(8000), /*at_least=*/true), processes);
+        ASSERT_EQ(kill(pid, SIGTERM), 0);
+        int status;
+        ASSERT_EQ(waitpid(pid, &status, 0), pid);
+        EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
+        EXPECT_EQ(wait_count(0, std::chrono::milliseconds(3000)), 0);
+        for (const auto& e : fs::directory_iterator(tmpdir_))
+            EXPECT_EQ(e.path().filename(), "pidlab-oracle") << "left behind: " << e.path();
+    }
+
     // The helper directories (pidlab-oracle.*) in this test's tmpdir.
     std::vector<fs::path> helper_dirs() const {
         std::vector<fs::path> out;
@@ -282,16 +297,7 @@ TEST_F(OracleTest, ALiveExecutorsHelperDirectoryIsKept) {
 }
 
 TEST_F(OracleTest, StopSignalCleansUpProcessesAndHelpers) {
-    pid_t pid = start_stalled_executor({}, /*quiet=*/true);
-    ASSERT_GT(pid, 0);
-    EXPECT_GE(wait_count(7, std::chrono::milliseconds(5000), /*at_least=*/true), 7);
-    ASSERT_EQ(kill(pid, SIGTERM), 0);
-    int status;
-    ASSERT_EQ(waitpid(pid, &status, 0), pid);
-    EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
-    EXPECT_EQ(wait_count(0, std::chrono::milliseconds(3000)), 0);
-    for (const auto& e : fs::directory_iterator(tmpdir_))
-        EXPECT_EQ(e.path().filename(), "pidlab-oracle") << "left behind: " << e.path();
+    expect_clean_stop({}, 1, 7);  // the executor and the scenario's 6 tasks
 }
 
 // ---- parallel jobs ------------------------------------------------------------------
@@ -330,16 +336,7 @@ TEST_F(OracleTest, JobsDieWithTheirParent) {
 }
 
 TEST_F(OracleTest, StopSignalReachesTheJobs) {
-    pid_t pid = start_stalled_executor({"--jobs", "2"}, /*quiet=*/true, 2);
-    ASSERT_GT(pid, 0);
-    EXPECT_GE(wait_count(15, std::chrono::milliseconds(8000), /*at_least=*/true), 15);
-    ASSERT_EQ(kill(pid, SIGTERM), 0);
-    int status;
-    ASSERT_EQ(waitpid(pid, &status, 0), pid);
-    EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
-    EXPECT_EQ(wait_count(0, std::chrono::milliseconds(3000)), 0);
-    for (const auto& e : fs::directory_iterator(tmpdir_))
-        EXPECT_EQ(e.path().filename(), "pidlab-oracle") << "left behind: " << e.path();
+    expect_clean_stop({"--jobs", "2"}, 2, 15);  // the parent, and two jobs with their 6 tasks each
 }
 
 // ---- the client ---------------------------------------------------------------------
