@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <optional>
 #include <stdexcept>
 #include <type_traits>
@@ -142,19 +143,29 @@ struct Job {
 };
 
 // The parent's stop signals go to the jobs (their Executors clean up), then
-// the parent stops the same way.
+// the parent stops the same way. A job still there after 2 s gets SIGKILL (its
+// scenario dies with it: the init's PR_SET_PDEATHSIG). Async-signal-safe calls only.
 constexpr int kMaxJobs = 256;
 volatile pid_t g_jobs[kMaxJobs];
 extern "C" void forward_stop_signal(int sig) {
     for (auto& p : g_jobs)
         if (p > 0) kill(p, sig);
-    for (auto& p : g_jobs)
-        if (p > 0) {
+    for (int tick = 0;; ++tick) {
+        bool left = false;
+        for (auto& p : g_jobs) {
+            if (p <= 0) continue;
             int st;
-            while (waitpid(p, &st, 0) < 0 && errno == EINTR) {
-            }
-            p = 0;
+            pid_t r = waitpid(p, &st, WNOHANG);
+            if (r == p || (r < 0 && errno == ECHILD)) p = 0;
+            else left = true;
         }
+        if (!left) break;
+        if (tick == 200)
+            for (auto& p : g_jobs)
+                if (p > 0) kill(p, SIGKILL);
+        timespec ten_ms{0, 10 * 1000 * 1000};
+        nanosleep(&ten_ms, nullptr);
+    }
     signal(sig, SIG_DFL);
     raise(sig);
 }
