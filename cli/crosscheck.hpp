@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "format/scenario.hpp"
+#include "model/replay.hpp"
 
 namespace pidlab::cli {
 
@@ -36,6 +37,11 @@ struct CrossReport {
 
 // Keys either side reports must agree; two errors agree whatever their text.
 std::vector<scenario::Mismatch> diff_observations(const scenario::Observation& model, const scenario::Observation& kernel);
+// Step j as the model and the kernel observed it, for j below the longer of the two runs: a
+// step one side did not get to is an error on that side ("not run by the model" / "on the kernel").
+size_t steps_to_compare(const model::ReplayResult& m, const scenario::RunResult& k);
+std::pair<scenario::Observation, scenario::Observation> step_observations(const model::ReplayResult& m,
+                                                                          const scenario::RunResult& k, size_t j);
 // Replays each scenario in the model with the profile of `release` and diffs it with the kernel's results.
 CrossReport crosscheck_results(const std::vector<scenario::Scenario>& scenarios,
                                const std::vector<scenario::RunResult>& kernel_results, const std::string& release,

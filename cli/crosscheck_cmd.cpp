@@ -38,6 +38,19 @@ std::string show(const scenario::Observation& o) {
 
 }  // namespace
 
+size_t steps_to_compare(const model::ReplayResult& m, const scenario::RunResult& k) {
+    return std::max(m.steps.size(), k.steps.size());
+}
+
+std::pair<scenario::Observation, scenario::Observation> step_observations(const model::ReplayResult& m,
+                                                                          const scenario::RunResult& k, size_t j) {
+    scenario::Observation mo = j < m.steps.size() ? m.steps[j].obs : scenario::Observation{};
+    scenario::Observation ko = j < k.steps.size() ? k.steps[j] : scenario::Observation{};
+    if (j >= m.steps.size()) mo.error = "not run by the model";
+    if (j >= k.steps.size()) ko.error = "not run on the kernel";
+    return {std::move(mo), std::move(ko)};
+}
+
 std::vector<scenario::Mismatch> diff_observations(const scenario::Observation& model, const scenario::Observation& kernel) {
     // Both directions: every key either side reports must agree (errors agree whatever their text).
     scenario::Observation a = model, b = kernel;
@@ -71,12 +84,8 @@ CrossReport crosscheck_results(const std::vector<scenario::Scenario>& scenarios,
             d.model_error = m.error->what();
         }
         if (k.aborted) d.kernel_error = *k.aborted;
-        size_t n = std::max(m.steps.size(), k.steps.size());
-        for (size_t j = 0; j < n; ++j) {
-            scenario::Observation mo = j < m.steps.size() ? m.steps[j].obs : scenario::Observation{};
-            scenario::Observation ko = j < k.steps.size() ? k.steps[j] : scenario::Observation{};
-            if (j >= m.steps.size()) mo.error = "not run by the model";
-            if (j >= k.steps.size()) ko.error = "not run on the kernel";
+        for (size_t j = 0, n = steps_to_compare(m, k); j < n; ++j) {
+            auto [mo, ko] = step_observations(m, k, j);
             auto diffs = diff_observations(mo, ko);
             if (!diffs.empty()) d.steps.push_back({j, mo, ko, diffs});
             // the scenario's own expectations, on the kernel it was written for

@@ -79,12 +79,8 @@ struct Detail {
 
 std::string first_difference(const scenario::Scenario& s, const model::ReplayResult& m, const scenario::RunResult& k,
                              const std::string& rev, const std::string& kname) {
-    size_t n = std::max(m.steps.size(), k.steps.size());
-    for (size_t j = 0; j < n; ++j) {
-        scenario::Observation mo = j < m.steps.size() ? m.steps[j].obs : scenario::Observation{};
-        scenario::Observation ko = j < k.steps.size() ? k.steps[j] : scenario::Observation{};
-        if (j >= m.steps.size()) mo.error = "not run by the model";
-        if (j >= k.steps.size()) ko.error = "not run on the kernel";
+    for (size_t j = 0, n = steps_to_compare(m, k); j < n; ++j) {
+        auto [mo, ko] = step_observations(m, k, j);
         if (diff_observations(mo, ko).empty()) continue;
         std::string step = j < s.steps.size() ? scenario::describe_step(s.steps[j]) : "?";
         return fmt::format("step #{} `{}`: {} gives {}, {} gives {}", j, step, rev, show(mo), kname, show(ko));
