@@ -29,36 +29,31 @@ void task_file(char (&buf)[96], pid_t tgid, pid_t tid, const char* name) {
     std::snprintf(buf, sizeof buf, "/proc/%d/task/%d/%s", static_cast<int>(tgid), static_cast<int>(tid), name);
 }
 
-// A whole /proc file into buf, NUL-terminated; its length, or -1. These
-// readers run several times a step, so they use plain read(2) and no streams
-// (under QEMU's TCG the iostream machinery was most of the controller's time).
+// A whole /proc file through an open fd into buf, NUL-terminated: one pread
+// from offset 0 (stat and status are single-record seq_files: one read gives
+// all of it, and a re-read regenerates the text); its length, or -1. These
+// readers run several times a step, so they use plain system calls and no
+// streams (under QEMU's TCG the iostream machinery was most of the
+// controller's time).
 double g_slurp_ms = 0;
-ssize_t slurp(const char* path, char* buf, size_t cap) {
+ssize_t reread(int fd, char* buf, size_t cap) {
     auto t0 = Clock::now();
-    struct Add {
-        Clock::time_point t0;
-        ~Add() { g_slurp_ms += std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
-    } add{t0};
+    ssize_t n;
+    do n = pread(fd, buf, cap - 1, 0);
+    while (n < 0 && errno == EINTR);
+    g_slurp_ms += std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+    if (n < 0 || static_cast<size_t>(n) >= cap - 1) return -1;  // gone, or larger than any stat or status file
+    buf[n] = 0;
+    return n;
+}
+
+// The same by path.
+ssize_t slurp(const char* path, char* buf, size_t cap) {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return -1;
-    size_t len = 0;
-    for (;;) {
-        if (len + 1 >= cap) {
-            close(fd);
-            return -1;  // larger than any stat or status file
-        }
-        ssize_t n = read(fd, buf + len, cap - 1 - len);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) {
-            close(fd);
-            return -1;
-        }
-        if (n == 0) break;
-        len += static_cast<size_t>(n);
-    }
+    ssize_t n = reread(fd, buf, cap);
     close(fd);
-    buf[len] = 0;
-    return static_cast<ssize_t>(len);
+    return n;
 }
 
 const char* skip_blanks(const char* p) {
@@ -111,19 +106,6 @@ const Features& features() {
 
 namespace {
 
-// A whole /proc file through an open fd (one pread from offset 0: seq_file
-// regenerates the text); its length, or -1.
-ssize_t reread(int fd, char* buf, size_t cap) {
-    auto t0 = Clock::now();
-    ssize_t n;
-    do n = pread(fd, buf, cap - 1, 0);
-    while (n < 0 && errno == EINTR);
-    g_slurp_ms += std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-    if (n < 0 || static_cast<size_t>(n) >= cap - 1) return -1;  // gone, or larger than any stat or status file
-    buf[n] = 0;
-    return n;
-}
-
 // The task's open file for `name`, (re)opened when needed; -1 when it cannot be opened.
 int proc_file(KernelTask& t, KernelTask::ProcFile& f, const char* name) {
     if (f.fd >= 0 && f.tgid == t.tgid && f.tid == t.tid) return f.fd;
@@ -147,14 +129,6 @@ void KernelTask::close_proc_files() {
             close(f->fd);
             f->fd = -1;
         }
-}
-
-std::optional<Stat> read_stat(pid_t tgid, pid_t tid) {
-    char path[96], text[4096];
-    task_file(path, tgid, tid, "stat");
-    ssize_t len = slurp(path, text, sizeof text);
-    if (len < 0) return std::nullopt;
-    return parse_stat(text, len);
 }
 
 std::optional<Stat> read_stat(KernelTask& t) {
@@ -221,11 +195,7 @@ std::optional<Status> parse_status(char* text) {
         char* end = std::strchr(line, '\n');
         if (end) *end = 0;
         const char* v = nullptr;
-        if (is(line, "SigPnd", v)) {
-            s.sigpnd = std::strtoull(v, nullptr, 16);
-        } else if (is(line, "ShdPnd", v)) {
-            s.shdpnd = std::strtoull(v, nullptr, 16);
-        } else if (is(line, "NoNewPrivs", v)) {
+        if (is(line, "NoNewPrivs", v)) {
             s.no_new_privs = std::strtol(v, nullptr, 10) != 0;
         } else if (is(line, "Uid", v)) {
             char* after = nullptr;
@@ -304,14 +274,13 @@ Life examine_reading(KernelTask& t, std::optional<Stat>& st) {
     // unkilled is read once more, and the second read's flags come after the
     // first read's pending set. (On another vCPU the dying thread is really in
     // that window now and then: a crosscheck on 7.3 saw it with the own set alone.)
-    auto dying = [](const Stat& s) {
-        return s.state == 'Z' || s.state == 'X' || (s.flags & (kPF_EXITING | kPF_SIGNALED)) || (s.sigpnd & kSigkillBit);
+    auto exiting = [](const Stat& s) {
+        return s.state == 'Z' || s.state == 'X' || (s.flags & (kPF_EXITING | kPF_SIGNALED));
     };
+    auto dying = [&](const Stat& s) { return exiting(s) || (s.sigpnd & kSigkillBit); };
     st = read_stat(t);
     if (st && !t.must_die && !dying(*st)) st = read_stat(t);
-    const bool exiting =
-        st && (st->state == 'Z' || st->state == 'X' || (st->flags & (kPF_EXITING | kPF_SIGNALED)));
-    if (!st || (exiting && proc_dir_gone(t))) {
+    if (!st || (exiting(*st) && proc_dir_gone(t))) {
         // Gone from /proc but no POLLHUP yet: between unhash and the wake-up.
         if (released_now(t)) {
             mark_released(t);

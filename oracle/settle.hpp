@@ -35,11 +35,9 @@ struct Stat {
                               // do_task_stat prints task->pending.signal.sig[0] & 0x7fffffff)
     int exit_signal = 0;      // field 38
 };
-std::optional<Stat> read_stat(pid_t tgid, pid_t tid);
 
 // /proc/TGID/task/TID/status, the lines we use.
 struct Status {
-    uint64_t sigpnd = 0, shdpnd = 0;
     bool no_new_privs = false;
     long euid = -1;
     std::vector<pid_t> nspid;  // from the /proc mount's namespace inwards
@@ -77,7 +75,8 @@ struct KernelTask {
     ~KernelTask() { close_proc_files(); }
 };
 
-// The same readers through the task's open files.
+// stat and status through the task's open files (read_status(tgid, tid) reads by
+// path: a new task's candidate threads).
 std::optional<Stat> read_stat(KernelTask& t);
 std::optional<Status> read_status(KernelTask& t);
 
