@@ -94,23 +94,6 @@ struct Task : procfs::KernelTask {
     std::shared_ptr<FdTable> fds;   // shared by CLONE_FILES
 };
 
-// Adds the time from its construction to its end (or stop()) to a phase of the profile.
-class PhaseTimer {
-public:
-    explicit PhaseTimer(Profile::Phase p) : p_(p), t0_(Clock::now()) {}
-    ~PhaseTimer() { stop(); }
-    void stop() {
-        if (done_) return;
-        done_ = true;
-        profile().ms[p_] += std::chrono::duration<double, std::milli>(Clock::now() - t0_).count();
-        ++profile().n[p_];
-    }
-
-private:
-    Profile::Phase p_;
-    Clock::time_point t0_;
-    bool done_ = false;
-};
 
 struct Deadline {
     Clock::time_point at;

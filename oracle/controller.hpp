@@ -5,6 +5,7 @@
 // what the step observed, in the scenario format's terms.
 #pragma once
 
+#include <chrono>
 #include <string>
 
 #include "format/scenario.hpp"
@@ -49,6 +50,26 @@ struct Profile {
     std::string summary() const;
 };
 Profile& profile();
+
+// Adds the time from its construction to its end (or stop()) to a phase of profile().
+class PhaseTimer {
+public:
+    explicit PhaseTimer(Profile::Phase p) : p_(p), t0_(std::chrono::steady_clock::now()) {}
+    ~PhaseTimer() { stop(); }
+    PhaseTimer(const PhaseTimer&) = delete;
+    PhaseTimer& operator=(const PhaseTimer&) = delete;
+    void stop() {
+        if (done_) return;
+        done_ = true;
+        profile().ms[p_] += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0_).count();
+        ++profile().n[p_];
+    }
+
+private:
+    Profile::Phase p_;
+    std::chrono::steady_clock::time_point t0_;
+    bool done_ = false;
+};
 
 // `uname -r`.
 std::string kernel_release();

@@ -22,15 +22,39 @@
 
 namespace pidlab::oracle {
 
-void write_line(int fd, const std::string& line) {
-    std::string s = line + "\n";
-    size_t off = 0;
-    while (off < s.size()) {
-        ssize_t n = write(fd, s.data() + off, s.size() - off);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) throw std::runtime_error(std::string("cannot write the results: ") + std::strerror(errno));
-        off += static_cast<size_t>(n);
+namespace {
+
+// All of buf, or false (end of file, an error).
+bool read_all(int fd, void* buf, size_t n) {
+    auto* p = static_cast<char*>(buf);
+    while (n > 0) {
+        ssize_t r = read(fd, p, n);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) return false;
+        p += r;
+        n -= static_cast<size_t>(r);
     }
+    return true;
+}
+
+bool write_all(int fd, const void* buf, size_t n) {
+    const auto* p = static_cast<const char*>(buf);
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return false;
+        p += w;
+        n -= static_cast<size_t>(w);
+    }
+    return true;
+}
+
+}  // namespace
+
+void write_line(int fd, const std::string& line) {
+    const std::string s = line + "\n";
+    if (!write_all(fd, s.data(), s.size()))
+        throw std::runtime_error(std::string("cannot write the results: ") + std::strerror(errno));
 }
 
 namespace {
@@ -43,10 +67,8 @@ void write_done(int out, const std::string& kernel, size_t n) {
 
 // Writes a result line and counts it in the profile's output phase.
 void output(int out, const std::string& line) {
-    auto t0 = Clock::now();
+    PhaseTimer t(Profile::Output);
     write_line(out, line);
-    profile().ms[Profile::Output] += std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-    ++profile().n[Profile::Output];
 }
 
 // ---- one process -----------------------------------------------------------------
@@ -77,30 +99,6 @@ struct Header {
     uint32_t index = 0;
     uint64_t len = 0;
 };
-
-bool read_all(int fd, void* buf, size_t n) {
-    auto* p = static_cast<char*>(buf);
-    while (n > 0) {
-        ssize_t r = read(fd, p, n);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) return false;
-        p += r;
-        n -= static_cast<size_t>(r);
-    }
-    return true;
-}
-
-bool write_all(int fd, const void* buf, size_t n) {
-    const auto* p = static_cast<const char*>(buf);
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) return false;
-        p += w;
-        n -= static_cast<size_t>(w);
-    }
-    return true;
-}
 
 bool send(int fd, Kind kind, uint32_t index, const void* data, size_t len) {
     Header h{kind, index, len};
