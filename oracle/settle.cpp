@@ -118,7 +118,6 @@ int proc_file(KernelTask& t, KernelTask::ProcFile& f, const char* name) {
     return f.fd;
 }
 
-std::optional<Stat> parse_stat(const char* text, ssize_t len);
 std::optional<Status> parse_status(char* text);
 
 }  // namespace
@@ -136,7 +135,7 @@ std::optional<Stat> read_stat(KernelTask& t) {
     int fd = proc_file(t, t.stat_file, "stat");
     ssize_t len = fd < 0 ? -1 : reread(fd, text, sizeof text);
     if (len < 0) return std::nullopt;
-    return parse_stat(text, len);
+    return parse_stat(text, static_cast<size_t>(len));
 }
 
 std::optional<Status> read_status(pid_t tgid, pid_t tid) {
@@ -153,12 +152,10 @@ std::optional<Status> read_status(KernelTask& t) {
     return parse_status(text);
 }
 
-namespace {
-
-std::optional<Stat> parse_stat(const char* text, ssize_t len) {
+std::optional<Stat> parse_stat(const char* text, size_t len) {
     // comm (field 2) may hold anything, ')' included: the fields start after the last ')'.
     const char* close = nullptr;
-    for (ssize_t i = len - 1; i >= 0; --i)
+    for (ssize_t i = static_cast<ssize_t>(len) - 1; i >= 0; --i)
         if (text[i] == ')') {
             close = text + i;
             break;
@@ -182,6 +179,11 @@ std::optional<Stat> parse_stat(const char* text, ssize_t len) {
     s.exit_signal = static_cast<int>(std::strtol(f[35], nullptr, 10));
     return s;
 }
+
+bool exiting(const Stat& s) { return s.state == 'Z' || s.state == 'X' || (s.flags & (kPF_EXITING | kPF_SIGNALED)); }
+bool dying(const Stat& s) { return exiting(s) || (s.sigpnd & kSigkillBit); }
+
+namespace {
 
 std::optional<Status> parse_status(char* text) {
     Status s;
@@ -274,10 +276,6 @@ Life examine_reading(KernelTask& t, std::optional<Stat>& st) {
     // unkilled is read once more, and the second read's flags come after the
     // first read's pending set. (On another vCPU the dying thread is really in
     // that window now and then: a crosscheck on 7.3 saw it with the own set alone.)
-    auto exiting = [](const Stat& s) {
-        return s.state == 'Z' || s.state == 'X' || (s.flags & (kPF_EXITING | kPF_SIGNALED));
-    };
-    auto dying = [&](const Stat& s) { return exiting(s) || (s.sigpnd & kSigkillBit); };
     st = read_stat(t);
     if (st && !t.must_die && !dying(*st)) st = read_stat(t);
     if (!st || (exiting(*st) && proc_dir_gone(t))) {

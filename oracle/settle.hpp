@@ -36,6 +36,14 @@ struct Stat {
     int exit_signal = 0;      // field 38
 };
 
+// A stat file's text (`len` bytes) parsed; nullopt when it has too few fields.
+std::optional<Stat> parse_stat(const char* text, size_t len);
+// What stat alone says of a task: exiting (a zombie, EXIT_DEAD, PF_EXITING, or
+// PF_SIGNALED: it took a fatal signal and is on its way to do_exit), or dying
+// (that, or SIGKILL in its own pending set).
+bool exiting(const Stat& s);
+bool dying(const Stat& s);
+
 // /proc/TGID/task/TID/status, the lines we use.
 struct Status {
     bool no_new_privs = false;

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,6 +22,7 @@
 
 #include "format/scenario.hpp"
 #include "oracle/client.hpp"
+#include "oracle/settle.hpp"
 
 namespace {
 
@@ -337,6 +339,81 @@ TEST_F(OracleTest, JobsDieWithTheirParent) {
 
 TEST_F(OracleTest, StopSignalReachesTheJobs) {
     expect_clean_stop({"--jobs", "2"}, 2, 15);  // the parent, and two jobs with their 6 tasks each
+}
+
+// ---- what settling reads from stat -----------------------------------------------------
+
+namespace procfs = pidlab::oracle::procfs;
+
+// A stat line with the given state, flags (field 9) and own pending set (field 31);
+// comm holds ") (" to check that the fields are counted from the last ')'.
+std::string stat_line(char state, unsigned long flags, unsigned long long sigpnd) {
+    std::string s = "42 (a) (b) " + std::string(1, state) + " 7";  // fields 1-4: pid, comm, state, ppid
+    for (int field = 5; field <= 52; ++field) {
+        unsigned long long v = field == 9 ? flags : field == 31 ? sigpnd : field == 38 ? 17 : field;
+        s += " " + std::to_string(v);
+    }
+    return s + "\n";
+}
+
+TEST(StatParsing, ReadsTheFieldsSettlingUses) {
+    auto line = stat_line('S', 0x400100, 1ULL << 8);
+    auto st = procfs::parse_stat(line.data(), line.size());
+    ASSERT_TRUE(st);
+    EXPECT_EQ(st->state, 'S');
+    EXPECT_EQ(st->ppid, 7);
+    EXPECT_EQ(st->flags, 0x400100u);
+    EXPECT_EQ(st->sigpnd, 1ULL << 8);
+    EXPECT_EQ(st->exit_signal, 17);
+    auto cut = line.substr(0, line.find(" 37 "));  // ends before exit_signal (field 38)
+    EXPECT_FALSE(procfs::parse_stat(cut.data(), cut.size()));
+}
+
+TEST(StatParsing, DyingAndExiting) {
+    auto st = [](char state, unsigned long flags, unsigned long long sigpnd) {
+        auto line = stat_line(state, flags, sigpnd);
+        return *procfs::parse_stat(line.data(), line.size());
+    };
+    const unsigned long long sigkill = 1ULL << (SIGKILL - 1), sigusr1 = 1ULL << (SIGUSR1 - 1);
+    EXPECT_FALSE(procfs::dying(st('S', 0x400000, sigusr1)));  // alive, another signal pending
+    EXPECT_TRUE(procfs::dying(st('S', 0, sigkill)));           // SIGKILL in its own set
+    EXPECT_FALSE(procfs::exiting(st('S', 0, sigkill)));
+    EXPECT_TRUE(procfs::exiting(st('R', 0x400, 0)));           // PF_SIGNALED: dequeued a fatal signal
+    EXPECT_TRUE(procfs::exiting(st('R', 0x4, 0)));             // PF_EXITING
+    EXPECT_TRUE(procfs::exiting(st('Z', 0, 0)));
+    EXPECT_TRUE(procfs::exiting(st('X', 0, 0)));
+    EXPECT_TRUE(procfs::dying(st('X', 0, 0)));
+}
+
+// The own pending set really is field 31 on this kernel: a blocked SIGUSR1 sent to one thread.
+TEST(StatParsing, OwnPendingSetOnThisKernel) {
+    int ready[2];
+    ASSERT_EQ(pipe(ready), 0);
+    pid_t child = fork();
+    if (child == 0) {
+        sigset_t s;
+        sigemptyset(&s);
+        sigaddset(&s, SIGUSR1);
+        sigprocmask(SIG_BLOCK, &s, nullptr);
+        char c = 1;
+        if (write(ready[1], &c, 1) != 1) _exit(1);
+        pause();
+        _exit(0);
+    }
+    ASSERT_GT(child, 0);
+    char c;
+    ASSERT_EQ(read(ready[0], &c, 1), 1);
+    ASSERT_EQ(syscall(SYS_tgkill, child, child, SIGUSR1), 0);
+    std::ifstream in("/proc/" + std::to_string(child) + "/task/" + std::to_string(child) + "/stat");
+    std::string line((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto st = procfs::parse_stat(line.data(), line.size());
+    kill(child, SIGKILL);
+    waitpid(child, nullptr, 0);
+    close(ready[0]);
+    close(ready[1]);
+    ASSERT_TRUE(st) << line;
+    EXPECT_EQ(st->sigpnd, 1ULL << (SIGUSR1 - 1)) << line;
+    EXPECT_FALSE(procfs::dying(*st));
 }
 
 // ---- the client ---------------------------------------------------------------------
