@@ -51,7 +51,7 @@ struct ModelSystem {
 
     explicit ModelSystem(const ExploreConfig& cfg) : c(cfg) {
         canon.symmetry = cfg.symmetry;
-        canon.pending = cfg.alphabet.has(OpKind::SignalPending);
+        canon.pending = cfg.alphabet.has("signal_pending");
     }
     State root() const { return root_state(c); }
     Key key(const State& s) const {
@@ -72,7 +72,7 @@ struct ModelSystem {
             n.k.events.clear();
             apply_op(n.k, n.aux, c.alphabet, op, !c.bounds.interleave);
             v.clear();
-            TransitionView tv{s.k, s.aux, n.k, n.aux, 0, op.kind == OpKind::Internal ? model::kNoTask : TaskId(op.actor)};
+            TransitionView tv{s.k, s.aux, n.k, n.aux, 0, op.internal() ? model::kNoTask : TaskId(op.actor)};
             check_step(tv, c.mask, v);
             Key k = key(n);
             std::vector<Violation> mv = v;
@@ -211,27 +211,18 @@ Counterexample make_counterexample(const ExploreConfig& c, int inv, const std::v
     for (uint32_t packed : path) {
         Op op = Op::unpack(packed);
         cx.ops.push_back(op);
-        if (op.kind == OpKind::Internal) cx.interleaved = true;
+        if (op.internal()) cx.interleaved = true;
         scenario::Step st = names.step(s.k, c.alphabet, op);
         Kernel before = s.k;
         s.k.events.clear();
         model::SysRet r = apply_op(s.k, s.aux, c.alphabet, op, !c.bounds.interleave);
         names.after(before, s.k, op, r);
         if (r.ret >= 0 && r.task >= 0 && !st.child.empty()) sc.tasks.push_back(st.child);
-        if (op.kind != OpKind::Internal && s.k.alive(op.actor)) {
-            scenario::Observation e;
-            if (r.ret < 0) {
-                e.ret = scenario::Ret{false, -1};
-                e.err = r.err;
-            } else if (r.returns_id) {
-                e.ret = scenario::Ret{true, 0};
-            } else {
-                e.ret = scenario::Ret{false, r.ret};
-            }
-            st.expect = e;
+        if (!op.internal() && s.k.alive(op.actor)) {
+            st.expect = model::return_observation(r);
         }
         std::string line = scenario::describe_step(st);
-        if (op.kind == OpKind::Internal) line = "(kernel) " + describe_op(op, c.alphabet);
+        if (op.internal()) line = "(kernel) " + describe_op(op, c.alphabet);
         cx.step_text.push_back(line);
         sc.steps.push_back(st);
         cx.dots.push_back(tree_dot(s.k, names, "after step #" + std::to_string(sc.steps.size() - 1) + ": " + line));

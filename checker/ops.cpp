@@ -14,41 +14,8 @@ using namespace pidlab::names;
 
 namespace {
 
-struct KindName {
-    OpKind kind;
-    const char* token;  // the --ops token
-};
-constexpr KindName kKinds[] = {
-    {OpKind::Fork, "fork"},
-    {OpKind::Clone3, "clone3"},
-    {OpKind::CloneParent, "clone_parent"},
-    {OpKind::Thread, "thread"},
-    {OpKind::Exit, "exit"},
-    {OpKind::ExitGroup, "exit_group"},
-    {OpKind::Kill, "kill"},
-    {OpKind::PidfdKill, "pidfd_kill"},
-    {OpKind::SigIgn, "sig_ign"},
-    {OpKind::SigNocldwait, "sig_nocldwait"},
-    {OpKind::SigDfl, "sig_dfl"},
-    {OpKind::Wait, "wait"},
-    {OpKind::WaitAll, "wait_all"},
-    {OpKind::WaitPid, "waitpid"},
-    {OpKind::WaitidPidfd, "waitid_pidfd"},
-    {OpKind::PidfdOpen, "pidfd_open"},
-    {OpKind::PidfdOpenThread, "pidfd_open_thread"},
-    {OpKind::Close, "close"},
-    {OpKind::Dup, "dup"},
-    {OpKind::Subreaper, "subreaper"},
-    {OpKind::Nnp, "nnp"},
-    {OpKind::DropPrivs, "drop_privs"},
-    {OpKind::Exec, "exec"},
-    {OpKind::ExecSetuid, "exec_setuid"},
-    {OpKind::Setresuid, "setresuid"},
-    {OpKind::Ptrace, "ptrace"},
-    {OpKind::PtraceExitkill, "ptrace_exitkill"},
-    {OpKind::SignalPending, "signal_pending"},
-    {OpKind::Internal, "internal"},
-};
+using SOp = scenario::Op;
+using model::Call;
 
 constexpr unsigned kWaitAnyOpts = W_NOHANG;
 constexpr unsigned kWaitAllOpts = W_NOHANG | W_ALL;
@@ -61,49 +28,10 @@ ClonePreset preset(uint64_t flags, int sig = -1) {
     return p;
 }
 
-void set(Alphabet& a, std::initializer_list<OpKind> ks, bool v = true) {
-    for (auto k : ks) a.ops[size_t(k)] = v;
-}
-
 void add_preset(Alphabet& a, const ClonePreset& p) {
     for (const auto& q : a.clone3)
         if (q.flags == p.flags && q.exit_signal == p.exit_signal) return;
     a.clone3.push_back(p);
-}
-
-void apply_named_preset(const std::string& name, Alphabet& a) {
-    const uint64_t AR = CF_AUTOREAP, PF = CF_PIDFD, AK = CF_PIDFD_AUTOKILL, NNP = CF_NNP;
-    if (name == "minimal") {
-        set(a, {OpKind::Fork, OpKind::Clone3, OpKind::ExitGroup, OpKind::WaitAll, OpKind::Close});
-        add_preset(a, preset(PF | AR));                   // an autoreap child (rfc-v1 needs the pidfd)
-        add_preset(a, preset(CF_PARENT));                 // a sibling: inherits the leader's exit_signal
-        add_preset(a, preset(PF | AR | AK | CF_FILES));   // autokill, the creator's fd table shared
-    } else if (name == "default") {
-        // Sized so that --tasks 4 --depth 8 is exhausted in a few minutes on two cores.
-        apply_named_preset("minimal", a);
-        add_preset(a, preset(PF, 0));                     // exit_signal 0 by the parent's choice
-        add_preset(a, preset(PF | AR | AK | NNP));        // the unprivileged autokill of v5 and 7.1
-        set(a, {OpKind::DropPrivs, OpKind::ExecSetuid, OpKind::Setresuid});
-    } else if (name == "ptrace") {
-        // default plus tracing and pidfd_open (v2/v3's address reuse, traced autoreap zombies);
-        // use smaller bounds (e.g. --tasks 3 --depth 6)
-        apply_named_preset("default", a);
-        set(a, {OpKind::Ptrace, OpKind::PidfdOpen, OpKind::Kill});
-    } else if (name == "full") {
-        apply_named_preset("ptrace", a);
-        for (size_t k = 0; k < size_t(OpKind::kCount); ++k) a.ops[k] = true;
-        a.ops[size_t(OpKind::Internal)] = false;
-        add_preset(a, preset(PF));
-        add_preset(a, preset(AR));
-        add_preset(a, preset(AR | CF_PARENT));             // rfc-v1..v3 allowed it
-        add_preset(a, preset(PF | AR | AK));
-        add_preset(a, preset(PF | AR | CF_FILES));
-        add_preset(a, preset(CF_PARENT | PF));
-        add_preset(a, preset(NNP));
-        add_preset(a, preset(CF_FILES));
-        add_preset(a, preset(PF | AR | AK | NNP | CF_FILES));
-        add_preset(a, preset(PF, kSIGUSR1));
-    }
 }
 
 bool parse_preset_item(const std::string& spec, ClonePreset& p, std::string& err) {
@@ -146,8 +74,6 @@ bool parse_preset_item(const std::string& spec, ClonePreset& p, std::string& err
     return true;
 }
 
-bool alive(const Kernel& k, TaskId t) { return k.alive(t); }
-
 bool holds_pidfd(const Kernel& k, TaskId holder, TaskId target) {
     const auto* tab = k.table_of(holder);
     if (!tab) return false;
@@ -156,27 +82,199 @@ bool holds_pidfd(const Kernel& k, TaskId holder, TaskId target) {
     return false;
 }
 
-// clone3 flag sets the profile rejects whatever the state (unknown flags, combinations
-// the revision forbids): they would only add self-loops.
-bool preset_always_fails(const model::Profile& p, const ClonePreset& c) {
-    if ((c.flags & CF_AUTOREAP) && !p.has_autoreap()) return true;
-    if ((c.flags & CF_NNP) && !p.has_nnp_flag()) return true;
-    if ((c.flags & CF_PIDFD_AUTOKILL) && !p.has_autokill()) return true;
-    if ((c.flags & CF_AUTOREAP) && (c.flags & CF_PARENT) && !p.autoreap_parent_allowed) return true;
-    if ((c.flags & CF_AUTOREAP) && !(c.flags & CF_PIDFD) && p.autoreap_requires_pidfd) return true;
-    if ((c.flags & CF_AUTOREAP) && c.exit_signal) return true;
-    if ((c.flags & (CF_PARENT | CF_THREAD)) && c.exit_signal) return true;
-    if ((c.flags & CF_PIDFD_AUTOKILL) && (!(c.flags & CF_PIDFD) || !(c.flags & CF_AUTOREAP))) return true;
-    return false;
-}
 bool released(const Kernel& k, TaskId t) { return k.task(t).exit_state == ExitState::Released; }
+
+Call call(SOp op) {
+    Call c;
+    c.op = op;
+    return c;
+}
+template <class F>
+Call call(SOp op, F&& set) {
+    Call c = call(op);
+    set(c);
+    return c;
+}
+
+// The named items, in the order the explorer offers them in a state: the calls that create a
+// task (the clone3 flag sets take the place of "clone3"), the exits, the calls on another task
+// (by target), the calls on an fd (by fd), the rest.
+struct Named {
+    const char* token;
+    Call call;
+    ItemArg arg;
+    bool (*offered)(const Kernel&, TaskId, int);
+};
+const std::vector<Named>& named_items() {
+    static const std::vector<Named> items = [] {
+        std::vector<Named> v = {
+            {"fork", call(SOp::Fork), ItemArg::None, nullptr},
+            {"clone3", call(SOp::Clone3), ItemArg::None, nullptr},
+            {"clone_parent", call(SOp::Clone, [](Call& c) { c.flags = CF_PARENT; c.exit_signal = kSIGCHLD; }), ItemArg::None,
+             nullptr},
+            {"thread", call(SOp::ThreadCreate), ItemArg::None, nullptr},
+            {"exit", call(SOp::Exit), ItemArg::None, nullptr},
+            {"exit_group", call(SOp::ExitGroup), ItemArg::None, nullptr},
+            {"kill", call(SOp::Kill, [](Call& c) { c.sig = kSIGKILL; }), ItemArg::Task,
+             [](const Kernel& k, TaskId actor, int t) { return k.alive(t) && !k.same_thread_group(t, actor); }},
+            // a second pidfd to the same task in the same table adds nothing but a name (dup does that)
+            {"pidfd_open", call(SOp::PidfdOpen), ItemArg::Task,
+             [](const Kernel& k, TaskId actor, int t) {
+                 return !released(k, t) && !holds_pidfd(k, actor, t) && k.thread_group_leader(t);
+             }},
+            {"pidfd_open_thread", call(SOp::PidfdOpen, [](Call& c) { c.flags = kPIDFD_THREAD; }), ItemArg::Task,
+             [](const Kernel& k, TaskId actor, int t) {
+                 return !released(k, t) && !holds_pidfd(k, actor, t) && !k.thread_group_leader(t);
+             }},
+            {"waitpid", call(SOp::Waitpid, [](Call& c) { c.options = kWaitAllOpts; }), ItemArg::Task,
+             [](const Kernel& k, TaskId, int t) { return k.task(t).exit_state == ExitState::Zombie; }},
+            {"ptrace", call(SOp::Ptrace), ItemArg::Task,
+             [](const Kernel& k, TaskId actor, int t) {
+                 return k.alive(t) && !k.task(t).ptraced && !k.same_thread_group(t, actor);
+             }},
+            {"ptrace_exitkill", call(SOp::Ptrace, [](Call& c) { c.ptrace_options = scenario::kPTRACE_O_EXITKILL; }),
+             ItemArg::Task,
+             [](const Kernel& k, TaskId actor, int t) {
+                 return k.alive(t) && !k.task(t).ptraced && !k.same_thread_group(t, actor);
+             }},
+            {"close", call(SOp::Close), ItemArg::Fd, nullptr},
+            {"dup", call(SOp::Dup), ItemArg::Fd, nullptr},
+            {"pidfd_kill", call(SOp::PidfdSendSignal, [](Call& c) { c.sig = kSIGKILL; }), ItemArg::Fd, nullptr},
+            {"waitid_pidfd",
+             call(SOp::Waitid, [](Call& c) { c.idtype = scenario::IdType::Pidfd; c.options = kWaitAllOpts; }), ItemArg::Fd,
+             nullptr},
+            {"wait", call(SOp::Waitpid, [](Call& c) { c.target_any = true; c.options = kWaitAnyOpts; }), ItemArg::None,
+             nullptr},
+            {"wait_all", call(SOp::Waitpid, [](Call& c) { c.target_any = true; c.options = kWaitAllOpts; }),
+             ItemArg::None, nullptr},
+            // sigaction(SIGCHLD, ...) that would change nothing is not offered
+            {"sig_ign", call(SOp::Sigaction, [](Call& c) { c.sig = kSIGCHLD; c.handler = scenario::Handler::Ign; }),
+             ItemArg::None,
+             [](const Kernel& k, TaskId actor, int) { return k.sighand_of(actor).action[kSIGCHLD - 1] != model::Handler::Ign; }},
+            {"sig_nocldwait",
+             call(SOp::Sigaction, [](Call& c) { c.sig = kSIGCHLD; c.handler = scenario::Handler::Dfl; c.flags = kSA_NOCLDWAIT; }),
+             ItemArg::None,
+             [](const Kernel& k, TaskId actor, int) {
+                 const auto& sh = k.sighand_of(actor);
+                 return !(sh.action[kSIGCHLD - 1] == model::Handler::Dfl && sh.flags[kSIGCHLD - 1] == kSA_NOCLDWAIT);
+             }},
+            {"sig_dfl", call(SOp::Sigaction, [](Call& c) { c.sig = kSIGCHLD; c.handler = scenario::Handler::Dfl; }),
+             ItemArg::None,
+             [](const Kernel& k, TaskId actor, int) {
+                 const auto& sh = k.sighand_of(actor);
+                 return !(sh.action[kSIGCHLD - 1] == model::Handler::Dfl && sh.flags[kSIGCHLD - 1] == 0);
+             }},
+            {"subreaper",
+             call(SOp::Prctl, [](Call& c) { c.prctl = scenario::PrctlOption::SetChildSubreaper; c.value = 1; }),
+             ItemArg::None, [](const Kernel& k, TaskId actor, int) { return !k.signal_of(actor).is_child_subreaper; }},
+            {"nnp", call(SOp::Prctl, [](Call& c) { c.prctl = scenario::PrctlOption::SetNoNewPrivs; c.value = 1; }),
+             ItemArg::None, [](const Kernel& k, TaskId actor, int) { return !k.task(actor).no_new_privs; }},
+            {"drop_privs", call(SOp::DropPrivileges, [](Call& c) { c.uid = kDropUid; }), ItemArg::None,
+             [](const Kernel& k, TaskId actor, int) {
+                 const auto& cr = k.task(actor).cred;
+                 return cr.caps || cr.uid != kDropUid || cr.euid != kDropUid || cr.suid != kDropUid;
+             }},
+            {"exec", call(SOp::Execve), ItemArg::None, nullptr},
+            // as root it is a plain exec
+            {"exec_setuid", call(SOp::Execve, [](Call& c) { c.setuid_root = true; }), ItemArg::None,
+             [](const Kernel& k, TaskId actor, int) { return k.task(actor).cred.euid != 0; }},
+            {"setresuid", call(SOp::Setresuid, [](Call& c) { c.uid = 0; }), ItemArg::None,
+             [](const Kernel& k, TaskId actor, int) {
+                 const auto& cr = k.task(actor).cred;
+                 const bool can_setuid0 = cr.caps || cr.uid == 0 || cr.euid == 0 || cr.suid == 0;
+                 return can_setuid0 && (cr.uid != 0 || cr.euid != 0 || cr.suid != 0);
+             }},
+            {"signal_pending", call(SOp::SignalPending, [](Call& c) { c.sig = kSIGCHLD; }), ItemArg::None,
+             [](const Kernel& k, TaskId actor, int) { return k.sigismember_pending(actor, kSIGCHLD); }},
+        };
+        return v;
+    }();
+    return items;
+}
+
+int named_index(std::string_view token) {
+    const auto& v = named_items();
+    for (size_t i = 0; i < v.size(); ++i)
+        if (token == v[i].token) return static_cast<int>(i);
+    return -1;
+}
+
+void set(Alphabet& a, std::initializer_list<const char*> tokens, bool v = true) {
+    for (auto t : tokens) a.on[named_index(t)] = v;
+}
+
+void apply_named_preset(const std::string& name, Alphabet& a) {
+    const uint64_t AR = CF_AUTOREAP, PF = CF_PIDFD, AK = CF_PIDFD_AUTOKILL, NNP = CF_NNP;
+    if (name == "minimal") {
+        set(a, {"fork", "clone3", "exit_group", "wait_all", "close"});
+        add_preset(a, preset(PF | AR));                   // an autoreap child (rfc-v1 needs the pidfd)
+        add_preset(a, preset(CF_PARENT));                 // a sibling: inherits the leader's exit_signal
+        add_preset(a, preset(PF | AR | AK | CF_FILES));   // autokill, the creator's fd table shared
+    } else if (name == "default") {
+        // Sized so that --tasks 4 --depth 8 is exhausted in a few minutes on two cores.
+        apply_named_preset("minimal", a);
+        add_preset(a, preset(PF, 0));                     // exit_signal 0 by the parent's choice
+        add_preset(a, preset(PF | AR | AK | NNP));        // the unprivileged autokill of v5 and 7.1
+        set(a, {"drop_privs", "exec_setuid", "setresuid"});
+    } else if (name == "ptrace") {
+        // default plus tracing and pidfd_open (v2/v3's address reuse, traced autoreap zombies);
+        // use smaller bounds (e.g. --tasks 3 --depth 6)
+        apply_named_preset("default", a);
+        set(a, {"ptrace", "pidfd_open", "kill"});
+    } else if (name == "full") {
+        apply_named_preset("ptrace", a);
+        a.on.assign(a.on.size(), true);
+        add_preset(a, preset(PF));
+        add_preset(a, preset(AR));
+        add_preset(a, preset(AR | CF_PARENT));             // rfc-v1..v3 allowed it
+        add_preset(a, preset(PF | AR | AK));
+        add_preset(a, preset(PF | AR | CF_FILES));
+        add_preset(a, preset(CF_PARENT | PF));
+        add_preset(a, preset(NNP));
+        add_preset(a, preset(CF_FILES));
+        add_preset(a, preset(PF | AR | AK | NNP | CF_FILES));
+        add_preset(a, preset(PF, kSIGUSR1));
+    }
+}
+
+uint8_t phase(const Item& it) {
+    const auto& info = scenario::op_info(it.call.op);
+    if (info.has(scenario::OP_NEW_TASK)) return 0;
+    if (info.has(scenario::OP_ENDS_CALLER)) return 1;
+    if (it.arg == ItemArg::Task) return 2;
+    if (it.arg == ItemArg::Fd) return 3;
+    return 4;
+}
 
 }  // namespace
 
-const char* op_kind_name(OpKind k) {
-    for (const auto& x : kKinds)
-        if (x.kind == k) return x.token;
-    return "?";
+size_t named_item_count() { return named_items().size(); }
+const char* named_item_token(size_t i) { return named_items().at(i).token; }
+
+bool Alphabet::has(std::string_view token) const {
+    int i = named_index(token);
+    return i >= 0 && on[i];
+}
+
+void Alphabet::finish() {
+    items_.clear();
+    const auto& v = named_items();
+    for (size_t i = 0; i < v.size(); ++i) {
+        if (!on[i]) continue;
+        if (v[i].call.op == SOp::Clone3) {
+            for (const auto& p : clone3) {
+                Item it{"clone3", p.name(), v[i].call, ItemArg::None, uint8_t(who[i] & p.who), nullptr};
+                it.call.flags = p.flags;
+                it.call.exit_signal = p.exit_signal;
+                it.call.new_fd = (p.flags & CF_PIDFD) != 0;
+                items_.push_back(std::move(it));
+            }
+            continue;
+        }
+        Item it{v[i].token, "", v[i].call, v[i].arg, who[i], v[i].offered};
+        it.call.new_fd = scenario::op_info(it.call.op).has(scenario::OP_NEW_FD) && it.call.op != SOp::Clone;
+        items_.push_back(std::move(it));
+    }
 }
 
 static std::string who_suffix(uint8_t w) {
@@ -199,22 +297,24 @@ std::string ClonePreset::name() const {
 
 std::vector<std::string> op_token_names() {
     std::vector<std::string> v;
-    for (const auto& x : kKinds)
-        if (x.kind != OpKind::Internal && x.kind != OpKind::Clone3) v.push_back(x.token);
+    for (const auto& x : named_items())
+        if (x.call.op != SOp::Clone3) v.push_back(x.token);
     return v;
 }
 
 std::string Alphabet::describe() const {
     std::string s;
-    for (const auto& x : kKinds) {
-        if (x.kind == OpKind::Clone3 || !has(x.kind)) continue;
+    const auto& v = named_items();
+    for (size_t i = 0; i < v.size(); ++i) {
+        if (v[i].call.op == SOp::Clone3 || !on[i]) continue;
         if (!s.empty()) s += ",";
-        s += x.token;
-        s += who_suffix(who[size_t(x.kind)]);
+        s += v[i].token;
+        s += who_suffix(who[i]);
     }
-    if (has(OpKind::Clone3))
+    if (has("clone3"))
         for (const auto& p : clone3) s += ",clone3=" + p.name() + who_suffix(p.who);
     if (init_acts) s += ",init";
+    if (interleave) s += ",internal";
     return s;
 }
 
@@ -229,6 +329,7 @@ std::string alphabet_help() {
 
 bool parse_alphabet(const std::string& spec, Alphabet& out, std::string& err) {
     Alphabet a;
+    const int clone3_item = named_index("clone3");
     std::stringstream ss(spec.empty() ? std::string("default") : spec);
     std::string item;
     while (std::getline(ss, item, ',')) {
@@ -273,26 +374,27 @@ bool parse_alphabet(const std::string& spec, Alphabet& out, std::string& err) {
             } else {
                 p.who = who;
                 add_preset(a, p);
-                a.ops[size_t(OpKind::Clone3)] = true;
+                a.on[clone3_item] = true;
             }
             continue;
         }
-        bool found = false;
-        for (const auto& x : kKinds) {
-            if (item != x.token || x.kind == OpKind::Internal) continue;
-            found = true;
-            a.ops[size_t(x.kind)] = !remove;
-            if (restricted) a.who[size_t(x.kind)] = who;
-            if (x.kind == OpKind::Clone3 && remove) a.clone3.clear();
-        }
-        if (!found) {
+        const int i = named_index(item);
+        if (i < 0) {
             err = "unknown op \"" + item + "\" (" + alphabet_help() + ")";
             return false;
         }
+        a.on[i] = !remove;
+        if (restricted) a.who[i] = who;
+        if (i == clone3_item && remove) a.clone3.clear();
     }
-    if (a.clone3.empty()) a.ops[size_t(OpKind::Clone3)] = false;
+    if (a.clone3.empty()) a.on[clone3_item] = false;
     if (a.clone3.size() > 255) {
         err = "too many clone3 flag sets";
+        return false;
+    }
+    a.finish();
+    if (a.items().size() >= kInternalItem) {
+        err = "too many ops";
         return false;
     }
     out = a;
@@ -307,145 +409,76 @@ void enabled_ops(const Kernel& k, const Alphabet& a, const Bounds& b, std::vecto
     const bool budget = n - 1 < b.tasks;  // tasks besides init: n - 1
     if (b.interleave) {
         for (const auto& tr : k.enabled_transitions())
-            out.push_back({OpKind::Internal, uint8_t(tr.task), 0, uint8_t(tr.kind)});
+            out.push_back({kInternalItem, uint8_t(tr.task), 0, uint8_t(tr.kind)});
     }
+    const auto& items = a.items();
     for (TaskId actor = a.init_acts ? model::kInit : model::kTest; actor < n; ++actor) {
-        if (!alive(k, actor)) continue;
-        const auto& me = k.task(actor);
-        const uint8_t A = uint8_t(actor);
+        if (!k.alive(actor)) continue;
         const uint8_t me_who = actor == model::kInit ? kWhoInit : actor == model::kTest ? kWhoT : kWhoCreated;
-        auto push = [&](OpKind kind, int arg = 0, int variant = 0) {
-            if (a.has(kind) && (a.who[size_t(kind)] & me_who)) out.push_back({kind, A, uint8_t(arg), uint8_t(variant)});
+        // An item in this state, with `arg` its varied argument: the explorer's pruning, then the
+        // model's rules of whether the step can run.
+        auto offer = [&](size_t i, int arg) {
+            const Item& it = items[i];
+            if (it.offered && !it.offered(k, actor, arg)) return;
+            Op op{uint8_t(i), uint8_t(actor), uint8_t(arg), 0};
+            const Call c = op_call(a, op);
+            if (c.op == SOp::Clone3 || c.op == SOp::Clone) {
+                // flag sets the revision refuses whatever the state would only add self-loops
+                model::CloneArgs ca;
+                ca.flags = c.flags;
+                ca.exit_signal = c.exit_signal;
+                ca.clone3 = c.op == SOp::Clone3;
+                if (!k.clone_args_can_succeed(ca)) return;
+            }
+            if (k.refusal(c) != model::Refusal::None) return;
+            out.push_back(op);
         };
-        if (budget) {
-            push(OpKind::Fork);
-            if (a.has(OpKind::Clone3))
-                for (size_t p = 0; p < a.clone3.size(); ++p)
-                    if ((a.clone3[p].who & me_who) && !preset_always_fails(k.profile(), a.clone3[p]))
-                        push(OpKind::Clone3, 0, int(p));
-            push(OpKind::CloneParent);
-            push(OpKind::Thread);
-        }
-        if (actor != model::kInit) {
-            push(OpKind::Exit);
-            push(OpKind::ExitGroup);
-        }
-        for (TaskId t = model::kTest; t < n; ++t) {
-            if (t == actor) continue;
-            if (a.has(OpKind::Kill) && alive(k, t) && !k.same_thread_group(t, actor)) push(OpKind::Kill, t);
-            if (!released(k, t) && !holds_pidfd(k, actor, t)) {
-                // a second pidfd to the same task in the same table adds nothing but a name (dup does that)
-                if (k.thread_group_leader(t)) push(OpKind::PidfdOpen, t);
-                else push(OpKind::PidfdOpenThread, t);
-            }
-            if (k.task(t).exit_state == ExitState::Zombie) push(OpKind::WaitPid, t);
-            if ((a.has(OpKind::Ptrace) || a.has(OpKind::PtraceExitkill)) && alive(k, t) && !k.task(t).ptraced &&
-                !k.same_thread_group(t, actor)) {
-                push(OpKind::Ptrace, t);
-                push(OpKind::PtraceExitkill, t);
+        for (uint8_t ph = 0; ph < 5; ++ph) {
+            if (ph == 0 && !budget) continue;
+            auto in_phase = [&](size_t i) { return phase(items[i]) == ph && (items[i].who & me_who); };
+            if (ph == 2) {
+                for (TaskId t = model::kTest; t < n; ++t)
+                    if (t != actor)
+                        for (size_t i = 0; i < items.size(); ++i)
+                            if (in_phase(i)) offer(i, t);
+            } else if (ph == 3) {
+                if (const auto* tab = k.table_of(actor))
+                    for (const auto& e : tab->entries)
+                        for (size_t i = 0; i < items.size(); ++i)
+                            if (in_phase(i)) offer(i, e.fd);
+            } else {
+                for (size_t i = 0; i < items.size(); ++i)
+                    if (in_phase(i)) offer(i, 0);
             }
         }
-        if (const auto* tab = k.table_of(actor)) {
-            for (const auto& e : tab->entries) {
-                push(OpKind::Close, e.fd);
-                push(OpKind::Dup, e.fd);
-                push(OpKind::PidfdKill, e.fd);
-                push(OpKind::WaitidPidfd, e.fd);
-            }
-        }
-        push(OpKind::Wait);
-        push(OpKind::WaitAll);
-        const auto& sh = k.sighand_of(actor);
-        const auto act = sh.action[kSIGCHLD - 1];
-        const unsigned fl = sh.flags[kSIGCHLD - 1];
-        if (act != model::Handler::Ign) push(OpKind::SigIgn);
-        if (!(act == model::Handler::Dfl && fl == kSA_NOCLDWAIT)) push(OpKind::SigNocldwait);
-        if (!(act == model::Handler::Dfl && fl == 0)) push(OpKind::SigDfl);
-        if (!k.signal_of(actor).is_child_subreaper) push(OpKind::Subreaper);
-        if (!me.no_new_privs) push(OpKind::Nnp);
-        if (me.cred.caps || me.cred.uid != kDropUid || me.cred.euid != kDropUid || me.cred.suid != kDropUid)
-            push(OpKind::DropPrivs);
-        push(OpKind::Exec);
-        if (me.cred.euid != 0) push(OpKind::ExecSetuid);  // as root it is a plain exec
-        const bool can_setuid0 = me.cred.caps || me.cred.uid == 0 || me.cred.euid == 0 || me.cred.suid == 0;
-        if (can_setuid0 && (me.cred.uid != 0 || me.cred.euid != 0 || me.cred.suid != 0)) push(OpKind::Setresuid);
-        if (k.sigismember_pending(actor, kSIGCHLD)) push(OpKind::SignalPending);
     }
 }
 
 // ---------------------------------------------------------------- apply
 
+model::Call op_call(const Alphabet& a, const Op& op) {
+    const Item& it = a.items().at(op.item);
+    Call c = it.call;
+    c.actor = op.actor;
+    if (it.arg == ItemArg::Task) c.target = op.arg;
+    if (it.arg == ItemArg::Fd) c.fd = op.arg;
+    return c;
+}
+
 model::SysRet apply_op(Kernel& k, Aux& aux, const Alphabet& a, const Op& op, bool settle) {
-    const TaskId cur = op.actor;
     const size_t files_before = k.files().size();
-    bool autokill_requested = false;
     model::SysRet r;
-    switch (op.kind) {
-        case OpKind::Fork: {
-            model::CloneArgs c;
-            c.clone3 = false;
-            c.exit_signal = kSIGCHLD;
-            r = k.sys_clone(cur, c);
-            break;
-        }
-        case OpKind::Clone3: {
-            const auto& p = a.clone3.at(op.variant);
-            model::CloneArgs c;
-            c.flags = p.flags;
-            c.exit_signal = p.exit_signal;
-            autokill_requested = (p.flags & CF_PIDFD_AUTOKILL) != 0;
-            r = k.sys_clone(cur, c);
-            break;
-        }
-        case OpKind::CloneParent: {
-            model::CloneArgs c;
-            c.clone3 = false;
-            c.flags = CF_PARENT;
-            c.exit_signal = kSIGCHLD;
-            r = k.sys_clone(cur, c);
-            break;
-        }
-        case OpKind::Thread: {
-            model::CloneArgs c;
-            c.flags = CF_VM | CF_FS | CF_FILES | CF_SIGHAND | CF_THREAD | CF_SYSVSEM;
-            c.exit_signal = 0;
-            r = k.sys_clone(cur, c);
-            break;
-        }
-        case OpKind::Exit: r = k.sys_exit(cur, 0); break;
-        case OpKind::ExitGroup: r = k.sys_exit_group(cur, 0); break;
-        case OpKind::Kill: r = k.sys_kill(cur, op.arg, kSIGKILL); break;
-        case OpKind::PidfdKill: r = k.sys_pidfd_send_signal(cur, op.arg, kSIGKILL); break;
-        case OpKind::SigIgn: r = k.sys_rt_sigaction(cur, kSIGCHLD, model::Handler::Ign, 0); break;
-        case OpKind::SigNocldwait: r = k.sys_rt_sigaction(cur, kSIGCHLD, model::Handler::Dfl, kSA_NOCLDWAIT); break;
-        case OpKind::SigDfl: r = k.sys_rt_sigaction(cur, kSIGCHLD, model::Handler::Dfl, 0); break;
-        case OpKind::Wait: r = k.sys_wait4(cur, model::kNoTask, kWaitAnyOpts); break;
-        case OpKind::WaitAll: r = k.sys_wait4(cur, model::kNoTask, kWaitAllOpts); break;
-        case OpKind::WaitPid: r = k.sys_wait4(cur, op.arg, kWaitAllOpts); break;
-        case OpKind::WaitidPidfd:
-            r = k.sys_waitid(cur, model::WaitType::Pidfd, model::kNoTask, op.arg, W_EXITED | W_NOHANG | W_ALL);
-            break;
-        case OpKind::PidfdOpen: r = k.sys_pidfd_open(cur, op.arg, 0); break;
-        case OpKind::PidfdOpenThread: r = k.sys_pidfd_open(cur, op.arg, kPIDFD_THREAD); break;
-        case OpKind::Close: r = k.sys_close(cur, op.arg); break;
-        case OpKind::Dup: r = k.sys_dup(cur, op.arg); break;
-        case OpKind::Subreaper: r = k.sys_prctl_set_child_subreaper(cur, 1); break;
-        case OpKind::Nnp: r = k.sys_prctl_set_no_new_privs(cur, 1); break;
-        case OpKind::DropPrivs: r = k.drop_privileges(cur, kDropUid); break;
-        case OpKind::Exec: r = k.sys_execve(cur, false, false); break;
-        case OpKind::ExecSetuid: r = k.sys_execve(cur, true, false); break;
-        case OpKind::Setresuid: r = k.sys_setresuid(cur, 0); break;
-        case OpKind::Ptrace: r = k.sys_ptrace_seize(cur, op.arg, false); break;
-        case OpKind::PtraceExitkill: r = k.sys_ptrace_seize(cur, op.arg, true); break;
-        case OpKind::SignalPending: r = k.signal_pending(cur, kSIGCHLD); break;
-        case OpKind::Internal:
-            k.run_transition({Kernel::Transition::Kind(op.variant), TaskId(op.actor)});
-            break;
-        case OpKind::kCount: break;
+    bool autokill_requested = false;
+    if (op.internal()) {
+        k.run_transition({Kernel::Transition::Kind(op.variant), TaskId(op.actor)});
+    } else {
+        const Call c = op_call(a, op);
+        autokill_requested = c.op == SOp::Clone3 && (c.flags & CF_PIDFD_AUTOKILL) != 0;
+        r = k.perform(c);
     }
     if (settle) k.settle();
     if (k.files().size() != files_before || aux.files.size() != files_before)
-        note_new_files(k, files_before, op.kind == OpKind::Internal ? model::kNoTask : cur, autokill_requested, aux);
+        note_new_files(k, files_before, op.internal() ? model::kNoTask : TaskId(op.actor), autokill_requested, aux);
     return r;
 }
 
@@ -470,76 +503,22 @@ scenario::Step Namer::step(const Kernel& k, const Alphabet& a, const Op& op) {
     scenario::Step s;
     s.task = task(op.actor);
     pending_fd_.clear();
-    auto new_fd = [&] {
+    if (op.internal()) {
+        items_op_ = SOp::Observe;
+        s.op = SOp::Observe;
+        s.target = task(op.actor);
+        return s;
+    }
+    const Item& it = a.items().at(op.item);
+    const Call c = op_call(a, op);
+    items_op_ = c.op;
+    static_cast<scenario::StepArgs&>(s) = c;
+    if (scenario::op_info(c.op).has(scenario::OP_NEW_TASK)) s.child = task(static_cast<TaskId>(k.tasks().size()));
+    if (it.arg == ItemArg::Task) s.target = task(op.arg);
+    if (it.arg == ItemArg::Fd) s.fd = fd_name(k, op.actor, op.arg);
+    if (c.new_fd) {
         pending_fd_ = "f" + std::to_string(next_fd_);
-        return pending_fd_;
-    };
-    const std::string next_child = task(static_cast<TaskId>(k.tasks().size()));
-    using scenario::Op;
-    switch (op.kind) {
-        case OpKind::Fork: s.op = Op::Fork; s.child = next_child; break;
-        case OpKind::Clone3: {
-            const auto& p = a.clone3.at(op.variant);
-            s.op = Op::Clone3;
-            s.flags = p.flags;
-            s.exit_signal = p.exit_signal;
-            s.child = next_child;
-            if (p.flags & CF_PIDFD) s.new_fd = new_fd();
-            break;
-        }
-        case OpKind::CloneParent:
-            s.op = Op::Clone;
-            s.flags = CF_PARENT;
-            s.exit_signal = kSIGCHLD;
-            s.child = next_child;
-            break;
-        case OpKind::Thread: s.op = Op::ThreadCreate; s.child = next_child; break;
-        case OpKind::Exit: s.op = Op::Exit; break;
-        case OpKind::ExitGroup: s.op = Op::ExitGroup; break;
-        case OpKind::Kill: s.op = Op::Kill; s.target = task(op.arg); s.sig = kSIGKILL; break;
-        case OpKind::PidfdKill: s.op = Op::PidfdSendSignal; s.fd = fd_name(k, op.actor, op.arg); s.sig = kSIGKILL; break;
-        case OpKind::SigIgn: s.op = Op::Sigaction; s.sig = kSIGCHLD; s.handler = scenario::Handler::Ign; break;
-        case OpKind::SigNocldwait:
-            s.op = Op::Sigaction;
-            s.sig = kSIGCHLD;
-            s.handler = scenario::Handler::Dfl;
-            s.flags = kSA_NOCLDWAIT;
-            break;
-        case OpKind::SigDfl: s.op = Op::Sigaction; s.sig = kSIGCHLD; s.handler = scenario::Handler::Dfl; break;
-        case OpKind::Wait: s.op = Op::Waitpid; s.target_any = true; s.options = kWaitAnyOpts; break;
-        case OpKind::WaitAll: s.op = Op::Waitpid; s.target_any = true; s.options = kWaitAllOpts; break;
-        case OpKind::WaitPid: s.op = Op::Waitpid; s.target = task(op.arg); s.options = kWaitAllOpts; break;
-        case OpKind::WaitidPidfd:
-            s.op = Op::Waitid;
-            s.idtype = scenario::IdType::Pidfd;
-            s.fd = fd_name(k, op.actor, op.arg);
-            s.options = W_NOHANG | W_ALL;
-            break;
-        case OpKind::PidfdOpen: s.op = Op::PidfdOpen; s.target = task(op.arg); s.new_fd = new_fd(); break;
-        case OpKind::PidfdOpenThread:
-            s.op = Op::PidfdOpen;
-            s.target = task(op.arg);
-            s.flags = kPIDFD_THREAD;
-            s.new_fd = new_fd();
-            break;
-        case OpKind::Close: s.op = Op::Close; s.fd = fd_name(k, op.actor, op.arg); break;
-        case OpKind::Dup: s.op = Op::Dup; s.fd = fd_name(k, op.actor, op.arg); s.new_fd = new_fd(); break;
-        case OpKind::Subreaper: s.op = Op::Prctl; s.prctl = scenario::PrctlOption::SetChildSubreaper; s.value = 1; break;
-        case OpKind::Nnp: s.op = Op::Prctl; s.prctl = scenario::PrctlOption::SetNoNewPrivs; s.value = 1; break;
-        case OpKind::DropPrivs: s.op = Op::DropPrivileges; s.uid = kDropUid; break;
-        case OpKind::Exec: s.op = Op::Execve; s.setuid_root = false; break;
-        case OpKind::ExecSetuid: s.op = Op::Execve; s.setuid_root = true; break;
-        case OpKind::Setresuid: s.op = Op::Setresuid; s.uid = 0; break;
-        case OpKind::Ptrace: s.op = Op::Ptrace; s.ptrace = scenario::PtraceRequest::Seize; s.target = task(op.arg); break;
-        case OpKind::PtraceExitkill:
-            s.op = Op::Ptrace;
-            s.ptrace = scenario::PtraceRequest::Seize;
-            s.target = task(op.arg);
-            s.ptrace_options = scenario::kPTRACE_O_EXITKILL;
-            break;
-        case OpKind::SignalPending: s.op = Op::SignalPending; s.sig = kSIGCHLD; break;
-        case OpKind::Internal:
-        case OpKind::kCount: s.op = Op::Observe; s.target = task(op.actor); break;
+        s.new_fd = pending_fd_;
     }
     return s;
 }
@@ -548,13 +527,12 @@ void Namer::after(const Kernel& before, const Kernel& k, const Op& op, const mod
     const int table_before = before.task(op.actor).files;
     fds_[table_before];
     const bool made_fd = !pending_fd_.empty() && r.ret >= 0 && r.fd >= 0;
-    if ((op.kind == OpKind::Fork || op.kind == OpKind::Clone3 || op.kind == OpKind::CloneParent ||
-         op.kind == OpKind::Thread) &&
-        r.ret >= 0 && r.task >= 0) {
+    const scenario::Op sop = op.internal() ? scenario::Op::Observe : items_op_;
+    if (scenario::op_info(sop).has(scenario::OP_NEW_TASK) && r.ret >= 0 && r.task >= 0) {
         int ct = k.task(r.task).files;
         if (ct >= 0 && !fds_.count(ct)) fds_[ct] = fds_[table_before];
     }
-    if ((op.kind == OpKind::Exec || op.kind == OpKind::ExecSetuid) && k.task(op.actor).files >= 0 &&
+    if (sop == scenario::Op::Execve && k.task(op.actor).files >= 0 &&
         k.task(op.actor).files != table_before)
         fds_[k.task(op.actor).files] = fds_[table_before];
     if (made_fd) {
@@ -579,12 +557,13 @@ void Namer::after(const Kernel& before, const Kernel& k, const Op& op, const mod
 std::string describe_op(const Op& op, const Alphabet& a) {
     std::string s = (op.actor == 0 ? std::string("init") : op.actor == 1 ? std::string("T") : "C" + std::to_string(op.actor - 1));
     s += " ";
-    s += op_kind_name(op.kind);
-    if (op.kind == OpKind::Clone3 && op.variant < a.clone3.size()) s += " " + a.clone3[op.variant].name();
-    if (op.kind == OpKind::Internal) {
+    if (op.internal()) {
         static const char* n[] = {"do_exit", "exit_notify", "release_task"};
-        s += std::string(" ") + (op.variant < 3 ? n[op.variant] : "?");
+        return s + "internal " + (op.variant < 3 ? n[op.variant] : "?");
     }
+    const Item& it = a.items().at(op.item);
+    s += it.token;
+    if (!it.detail.empty()) s += " " + it.detail;
     return s;
 }
 

@@ -15,52 +15,33 @@
 
 namespace pidlab::checker {
 
-enum class OpKind : uint8_t {
-    Fork,             // fork()
-    Clone3,           // clone3 with a preset (variant = preset index)
-    CloneParent,      // legacy clone(CLONE_PARENT, SIGCHLD)
-    Thread,           // thread_create
-    Exit,             // exit(0): the calling thread
-    ExitGroup,        // exit_group(0)
-    Kill,             // kill(target, SIGKILL)
-    PidfdKill,        // pidfd_send_signal(fd, SIGKILL)
-    SigIgn,           // sigaction(SIGCHLD, SIG_IGN)
-    SigNocldwait,     // sigaction(SIGCHLD, SIG_DFL, SA_NOCLDWAIT)
-    SigDfl,           // sigaction(SIGCHLD, SIG_DFL)
-    Wait,             // waitpid(-1, WNOHANG)
-    WaitAll,          // waitpid(-1, WNOHANG|__WALL)
-    WaitPid,          // waitpid(target, WNOHANG|__WALL), target a zombie
-    WaitidPidfd,      // waitid(P_PIDFD, fd, WEXITED|WNOHANG|__WALL)
-    PidfdOpen,        // pidfd_open(target, 0)
-    PidfdOpenThread,  // pidfd_open(target, PIDFD_THREAD)
-    Close,            // close(fd)
-    Dup,              // dup(fd)
-    Subreaper,        // prctl(PR_SET_CHILD_SUBREAPER, 1)
-    Nnp,              // prctl(PR_SET_NO_NEW_PRIVS, 1)
-    DropPrivs,        // drop_privileges(1000)
-    Exec,             // execve(plain helper)
-    ExecSetuid,       // execve(setuid-root helper)
-    Setresuid,        // setresuid(0, 0, 0)
-    Ptrace,           // ptrace(PTRACE_SEIZE, target)
-    PtraceExitkill,   // ptrace(PTRACE_SEIZE, target, PTRACE_O_EXITKILL)
-    SignalPending,    // signal_pending(SIGCHLD)
-    Internal,         // --interleave: an internal kernel transition (variant = Transition::Kind)
-    kCount,
+// One item of the alphabet: an op of the op table (format/ops.def) with its arguments fixed
+// but for the one the explorer varies over the state (a target task or an fd of the actor's).
+enum class ItemArg : uint8_t { None, Task, Fd };
+struct Item {
+    std::string token;    // the --ops token ("sig_ign"), "clone3" for a clone3 flag set
+    std::string detail;   // a clone3 flag set's name ("PIDFD|AUTOREAP/0")
+    model::Call call;     // the op and its fixed arguments
+    ItemArg arg = ItemArg::None;
+    uint8_t who = 0;      // Who bits
+    // The explorer's own pruning (not a kernel rule: those are model::Kernel::refusal's): leaves
+    // out calls that change nothing or duplicate another. Null: always offered.
+    bool (*offered)(const model::Kernel& k, model::TaskId actor, int arg) = nullptr;
 };
-const char* op_kind_name(OpKind k);
 
-// One op: 4 bytes. `arg` is a target TaskId or an fd number, `variant` a clone3 preset.
+// One op: 4 bytes. `item` indexes Alphabet::items() (kInternalItem: an internal kernel
+// transition, `variant` its Transition::Kind), `arg` is a target TaskId or an fd number.
+inline constexpr uint8_t kInternalItem = 255;
 struct Op {
-    OpKind kind = OpKind::Fork;
+    uint8_t item = 0;
     uint8_t actor = 0;
     uint8_t arg = 0;
     uint8_t variant = 0;
+    bool internal() const { return item == kInternalItem; }
     uint32_t pack() const {
-        return uint32_t(kind) | uint32_t(actor) << 8 | uint32_t(arg) << 16 | uint32_t(variant) << 24;
+        return uint32_t(item) | uint32_t(actor) << 8 | uint32_t(arg) << 16 | uint32_t(variant) << 24;
     }
-    static Op unpack(uint32_t v) {
-        return {OpKind(v & 0xff), uint8_t(v >> 8), uint8_t(v >> 16), uint8_t(v >> 24)};
-    }
+    static Op unpack(uint32_t v) { return {uint8_t(v), uint8_t(v >> 8), uint8_t(v >> 16), uint8_t(v >> 24)}; }
 };
 
 // Which tasks may make an op: T, the created tasks, init (bits).
@@ -73,18 +54,25 @@ struct ClonePreset {
     std::string name() const;
 };
 
+// The named items (every --ops token but clone3 flag sets), in the order the explorer offers them.
+size_t named_item_count();
+const char* named_item_token(size_t i);
+
 struct Alphabet {
-    std::bitset<size_t(OpKind::kCount)> ops;
+    std::vector<bool> on = std::vector<bool>(named_item_count(), false);      // by named item
+    std::vector<uint8_t> who = std::vector<uint8_t>(named_item_count(), kWhoAny);
     std::vector<ClonePreset> clone3;
-    bool init_acts = false;  // init may make calls too (default: it only reaps what it is told: never)
-    std::array<uint8_t, size_t(OpKind::kCount)> who = make_who();  // NAME@T, NAME@C, NAME@init
-    bool has(OpKind k) const { return ops[size_t(k)]; }
-    static std::array<uint8_t, size_t(OpKind::kCount)> make_who() {
-        std::array<uint8_t, size_t(OpKind::kCount)> w;
-        w.fill(kWhoAny);
-        return w;
-    }
+    bool init_acts = false;   // init may make calls too (default: it only reaps what it is told: never)
+    bool interleave = false;  // internal kernel transitions are ops too (--interleave)
+    bool has(std::string_view token) const;
     std::string describe() const;
+    // Every item, in the order the explorer offers them (Op::item indexes it); rebuilt by
+    // parse_alphabet and finish().
+    const std::vector<Item>& items() const { return items_; }
+    void finish();
+
+private:
+    std::vector<Item> items_;
 };
 
 // Presets: "minimal", "default", "full". A spec is a comma list of presets, op names,
@@ -103,6 +91,9 @@ struct Bounds {
 // The ops enabled in a state (only where they make sense: live actors, open fds,
 // task budget left; waits never block).
 void enabled_ops(const model::Kernel& k, const Alphabet& a, const Bounds& b, std::vector<Op>& out);
+
+// The model call of an op (its item's call, with the actor and the varied argument).
+model::Call op_call(const Alphabet& a, const Op& op);
 
 // Runs one op (and settles unless `interleave`); records new files in `aux`.
 // Returns the system call's outcome.
@@ -123,6 +114,7 @@ private:
     std::map<int, std::map<int, std::string>> fds_;  // fd table -> fd number -> name
     int next_fd_ = 1;
     std::string pending_fd_;  // the name given to the fd the step creates
+    scenario::Op items_op_ = scenario::Op::Observe;  // the op of the step being named
 };
 
 std::string describe_op(const Op& op, const Alphabet& a);

@@ -96,7 +96,7 @@ int run_explore(const ExploreArgs& a) {
     c.bounds.tasks = a.tasks;
     c.bounds.depth = a.depth;
     c.bounds.interleave = a.interleave;
-    if (a.interleave) c.alphabet.ops[size_t(OpKind::Internal)] = true;
+    c.alphabet.interleave = a.interleave;
     c.symmetry = !a.no_symmetry;
     c.root = model::Cred{a.root_uid, a.root_uid, a.root_uid, !a.root_unprivileged && a.root_uid == 0};
     if (a.search == "bfs") c.mode = SearchMode::Bfs;

@@ -26,7 +26,6 @@ namespace {
 using reader::Kind;
 using reader::Path;
 using reader::Reader;
-using reader::kOps;
 
 // nlohmann::json: the reference. Objects are std::maps: members sorted by key,
 // no duplicates (the parser callback rejects them).
@@ -149,9 +148,8 @@ ordered_json signal_json(int sig) {
 }  // namespace
 
 const char* op_name(Op op) {
-    for (const auto& oi : kOps)
-        if (oi.op == op) return oi.name.data();  // string literals: NUL-terminated
-    return "?";
+    // string literals: NUL-terminated
+    return static_cast<size_t>(op) < kOpCount ? op_info(op).name.data() : "?";
 }
 
 bool Observation::operator==(const Observation& o) const {

@@ -1,4 +1,4 @@
-// The scenario format (../shared/docs/scenario-format.md, a contract) in code:
+// The scenario format (docs/scenario-format.md, the contract for users) in code:
 // the types a scenario file loads into, the observations a step produces, and
 // the comparison of an observation with a step's `expect`. The model, the
 // oracle, the checker and the property tests all meet here.
@@ -13,6 +13,8 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "format/ops.hpp"
+
 namespace pidlab::scenario {
 
 // A bad scenario: the file, the JSON path (e.g. `steps[3].flags[1]`) and the problem.
@@ -21,11 +23,7 @@ struct FormatError : std::runtime_error {
     FormatError(std::string file_, std::string path_, std::string problem_);
 };
 
-enum class Op : uint8_t {
-    Fork, Clone3, Clone, ThreadCreate, Exit, ExitGroup, Kill, PidfdSendSignal, Sigaction,
-    Waitpid, Waitid, PidfdOpen, Close, Dup, Poll, PidfdGetInfo, Prctl, DropPrivileges,
-    Execve, Ptrace, SignalPending, Observe, Setresuid,
-};
+// scenario::Op and the op table: format/ops.hpp (from format/ops.def).
 const char* op_name(Op op);
 
 enum class Handler : uint8_t { Dfl, Ign, Catch };
@@ -73,16 +71,13 @@ struct Observation {
     bool operator==(const Observation&) const;
 };
 
-struct Step {
-    std::string task;
+// A step's op and the arguments that are values (not names of tasks or fds): the part a
+// scenario step (names) and a resolved step (model::Call: task ids and fd numbers) share.
+struct StepArgs {
     Op op = Op::Observe;
     uint64_t flags = 0;           // clone: named flags (semantic); pidfd_open/sigaction: flag bits
     uint64_t raw_flags = 0;       // clone: flags given as numbers (ABI bits, decoded by the kernel revision)
     int exit_signal = 0;
-    std::string child;            // fork/clone/thread_create: the new task
-    std::string fd;               // an existing fd name
-    std::string new_fd;           // clone3 `pidfd`, pidfd_open `fd`, dup `as`
-    std::string target;           // a task name; empty when target_any
     bool target_any = false;      // waitpid -1 / waitid P_ALL
     int code = 0;
     int sig = 0;
@@ -96,6 +91,15 @@ struct Step {
     bool keep_fds = false;        // execve: pidfds survive (FD_CLOEXEC cleared)
     PtraceRequest ptrace = PtraceRequest::Seize;
     unsigned ptrace_options = 0;  // PTRACE_O_EXITKILL for seize (auto-attach options stop the tracee: not supported)
+    bool operator==(const StepArgs&) const = default;
+};
+
+struct Step : StepArgs {
+    std::string task;
+    std::string child;            // fork/clone/thread_create: the new task
+    std::string fd;               // an existing fd name
+    std::string new_fd;           // clone3 `pidfd`, pidfd_open `fd`, dup `as`
+    std::string target;           // a task name; empty when target_any
     std::optional<Observation> expect;
 };
 

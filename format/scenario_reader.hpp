@@ -69,73 +69,21 @@ private:
     int8_t buckets_[kBuckets][2]{};
 };
 
-// The argument keys of a step, by id (bit i of a KeyMask = kStepKeys[i]).
-enum StepKey : int {
-    SK_task, SK_op, SK_expect, SK_comment, SK_flags, SK_exit_signal, SK_child, SK_pidfd, SK_code, SK_target,
-    SK_sig, SK_fd, SK_handler, SK_options, SK_idtype, SK_as, SK_option, SK_value, SK_uid, SK_setuid_root,
-    SK_keep_fds, SK_request, kStepKeyCount
-};
-inline constexpr std::string_view kStepKeys[kStepKeyCount] = {
-    "task", "op", "expect", "comment", "flags", "exit_signal", "child", "pidfd", "code", "target", "sig",
-    "fd", "handler", "options", "idtype", "as", "option", "value", "uid", "setuid_root", "keep_fds", "request"};
 inline constexpr KeyIndex<kStepKeyCount> kStepIndex{kStepKeys};
 
-using KeyMask = uint32_t;
-constexpr KeyMask bit(int id) { return KeyMask{1} << id; }
-
-struct OpInfo {
-    Op op;
-    std::string_view name;
-    KeyMask keys;  // argument keys allowed besides task/op/expect/comment
+// Op names, in the op table's order (format/ops.def).
+inline constexpr std::string_view kOpNameList[kOpCount] = {
+#define PIDLAB_OP(Id, name, args, obs, attrs, fn) name,
+#include "format/ops.def"
+#undef PIDLAB_OP
 };
-
-inline constexpr OpInfo kOps[] = {
-    {Op::Fork, "fork", bit(SK_child)},
-    {Op::Clone3, "clone3", bit(SK_flags) | bit(SK_exit_signal) | bit(SK_child) | bit(SK_pidfd)},
-    {Op::Clone, "clone", bit(SK_flags) | bit(SK_exit_signal) | bit(SK_child) | bit(SK_pidfd)},
-    {Op::ThreadCreate, "thread_create", bit(SK_child)},
-    {Op::Exit, "exit", bit(SK_code)},
-    {Op::ExitGroup, "exit_group", bit(SK_code)},
-    {Op::Kill, "kill", bit(SK_target) | bit(SK_sig)},
-    {Op::PidfdSendSignal, "pidfd_send_signal", bit(SK_fd) | bit(SK_sig)},
-    {Op::Sigaction, "sigaction", bit(SK_sig) | bit(SK_handler) | bit(SK_flags)},
-    {Op::Waitpid, "waitpid", bit(SK_target) | bit(SK_options)},
-    {Op::Waitid, "waitid", bit(SK_idtype) | bit(SK_target) | bit(SK_fd) | bit(SK_options)},
-    {Op::PidfdOpen, "pidfd_open", bit(SK_target) | bit(SK_flags) | bit(SK_fd)},
-    {Op::Close, "close", bit(SK_fd)},
-    {Op::Dup, "dup", bit(SK_fd) | bit(SK_as)},
-    {Op::Poll, "poll", bit(SK_fd)},
-    {Op::PidfdGetInfo, "pidfd_get_info", bit(SK_fd)},
-    {Op::Prctl, "prctl", bit(SK_option) | bit(SK_value)},
-    {Op::DropPrivileges, "drop_privileges", bit(SK_uid)},
-    {Op::Execve, "execve", bit(SK_setuid_root) | bit(SK_keep_fds)},
-    {Op::Ptrace, "ptrace", bit(SK_request) | bit(SK_target) | bit(SK_options)},
-    {Op::SignalPending, "signal_pending", bit(SK_sig)},
-    {Op::Observe, "observe", bit(SK_target)},
-    {Op::Setresuid, "setresuid", bit(SK_uid)},
-};
-inline constexpr KeyMask kStepCommonKeys = bit(SK_task) | bit(SK_op) | bit(SK_expect) | bit(SK_comment);
-
-inline constexpr std::string_view kOpNames[] = {
-    "fork", "clone3", "clone", "thread_create", "exit", "exit_group", "kill", "pidfd_send_signal", "sigaction",
-    "waitpid", "waitid", "pidfd_open", "close", "dup", "poll", "pidfd_get_info", "prctl", "drop_privileges",
-    "execve", "ptrace", "signal_pending", "observe", "setresuid"};
-static_assert(std::size(kOpNames) == std::size(kOps));
-inline constexpr KeyIndex<std::size(kOpNames)> kOpIndex{kOpNames};
+inline constexpr KeyIndex<kOpCount> kOpIndex{kOpNameList};
 
 inline const OpInfo* find_op(std::string_view name) {
     int i = kOpIndex.find(name);
     return i < 0 ? nullptr : &kOps[i];
 }
 
-// The keys of an observation, by id.
-enum ObsKey : int {
-    OK_ret, OK_errno, OK_pid, OK_status, OK_revents, OK_exit, OK_value, OK_euid, OK_pending, OK_state, OK_parent,
-    OK_exit_signal, OK_no_new_privs, OK_subreaper, OK_error, OK_rule, kObsKeyCount
-};
-inline constexpr std::string_view kObsKeys[kObsKeyCount] = {
-    "ret", "errno", "pid", "status", "revents", "exit", "value", "euid", "pending", "state", "parent",
-    "exit_signal", "no_new_privs", "subreaper", "error", "rule"};
 inline constexpr KeyIndex<kObsKeyCount> kObsIndex{kObsKeys};
 inline constexpr KeyMask kObsAllKeys = (KeyMask{1} << kObsKeyCount) - 1;
 inline constexpr KeyMask kObsTaskKeys =
@@ -566,7 +514,7 @@ private:
         const OpInfo* info = find_op(opname);
         if (!info) fail(p(SK_op), "unknown op \"" + std::string(opname) + "\"");
         st.op = info->op;
-        check_keys(f, kStepKeys, kStepCommonKeys | info->keys, path);
+        check_keys(f, kStepKeys, kStepCommonKeys | info->args, path);
         st.task = task_ref(need(SK_task), p(SK_task));
 
         switch (st.op) {

@@ -53,11 +53,22 @@ TaskId Kernel::alloc_task() {
 }
 
 SysRet Kernel::sys_clone(TaskId current, const CloneArgs& args) {
-    uint64_t flags = args.flags;
+    const Task& cur = tasks_[current];
+    const SignalStruct& cursig = signals_[cur.signal];
+    uint64_t flags = 0;
+    SysRet r = clone_checks(args, {cursig.unkillable, cursig.autoreap, cur.cred.caps, cur.ptraced}, flags);
+    if (r.ret < 0) return r;
+    return copy_process(current, args, flags);
+}
+
+// kernel/fork.c: SYSCALL clone / sys_clone3 (copy_clone_args_from_user, clone3_args_valid), then
+// copy_process's checks: everything that can refuse a clone before it changes any state.
+SysRet Kernel::clone_checks(const CloneArgs& args, const CloneCaller& caller, uint64_t& flags) const {
+    flags = args.flags;
     if (!args.clone3) {
         // kernel/fork.c: SYSCALL clone — only the low 32 bits carry flags; bits >= 32 cannot be expressed.
         flags &= kLegacyFlags;
-        return copy_process(current, args, flags);
+        return copy_process_checks(args, caller, flags);
     }
     // Decode the bits that mean different flags in different revisions (include/uapi/linux/sched.h).
     uint64_t unknown = 0;
@@ -81,7 +92,7 @@ SysRet Kernel::sys_clone(TaskId current, const CloneArgs& args) {
         return fail(EINVAL_, "kernel/fork.c: copy_clone_args_from_user (invalid exit_signal)");
     if (int err = clone3_args_valid(flags, args.exit_signal, unknown))
         return fail(err, unknown ? "kernel/fork.c: clone3_args_valid (unknown flag)" : "kernel/fork.c: clone3_args_valid");
-    return copy_process(current, args, flags);
+    return copy_process_checks(args, caller, flags);
 }
 
 // kernel/fork.c: clone3_args_valid
@@ -93,12 +104,9 @@ int Kernel::clone3_args_valid(uint64_t flags, int exit_signal, uint64_t unknown)
     return 0;
 }
 
-// kernel/fork.c: copy_process (with kernel_clone's CLONE_PIDFD|CLONE_PARENT_SETTID test first)
-SysRet Kernel::copy_process(TaskId current, const CloneArgs& args, uint64_t flags) {
-    Task& cur = tasks_[current];
-    const SignalStruct& cursig = signals_[cur.signal];
-    const int exit_signal = args.exit_signal;
-
+// kernel/fork.c: copy_process — the checks before the new task is made, in source order
+// (with kernel_clone's CLONE_PIDFD|CLONE_PARENT_SETTID test first). `flags` is decoded.
+SysRet Kernel::copy_process_checks(const CloneArgs& args, const CloneCaller& caller, uint64_t flags) const {
     // kernel/fork.c: kernel_clone — legacy clone passes one pointer for pidfd and parent_tid.
     if (!args.clone3 && (flags & CF_PIDFD) && (flags & CF_PARENT_SETTID))
         return fail(EINVAL_, "kernel/fork.c: kernel_clone (CLONE_PIDFD|CLONE_PARENT_SETTID share a pointer)");
@@ -112,7 +120,7 @@ SysRet Kernel::copy_process(TaskId current, const CloneArgs& args, uint64_t flag
         return fail(EINVAL_, "kernel/fork.c: copy_process (CLONE_THREAD without CLONE_SIGHAND)");
     if ((flags & CF_SIGHAND) && !(flags & CF_VM))
         return fail(EINVAL_, "kernel/fork.c: copy_process (CLONE_SIGHAND without CLONE_VM)");
-    if ((flags & CF_PARENT) && cursig.unkillable)
+    if ((flags & CF_PARENT) && caller.unkillable)
         return fail(EINVAL_, "kernel/fork.c: copy_process (CLONE_PARENT from a namespace init)");
     if ((flags & CF_THREAD) && (flags & (CF_NEWUSER | CF_NEWPID)))
         return fail(EINVAL_, "kernel/fork.c: copy_process (CLONE_THREAD with a new user or pid namespace)");
@@ -131,7 +139,7 @@ SysRet Kernel::copy_process(TaskId current, const CloneArgs& args, uint64_t flag
         if (args.exit_signal) return fail(EINVAL_, "kernel/fork.c: copy_process (CLONE_AUTOREAP with an exit_signal)");
     }
     // i: merged 7.1 only (Oleg): an autoreap process may not CLONE_PARENT.
-    if ((flags & CF_PARENT) && profile_.reject_parent_from_autoreap && cursig.autoreap)
+    if ((flags & CF_PARENT) && profile_.reject_parent_from_autoreap && caller.autoreap)
         return fail(EINVAL_, "kernel/fork.c: copy_process (CLONE_PARENT from an autoreap process)");
     // j: CLONE_NNP
     if ((flags & CF_NNP) && (flags & CF_THREAD))
@@ -143,7 +151,7 @@ SysRet Kernel::copy_process(TaskId current, const CloneArgs& args, uint64_t flag
             return fail(EINVAL_, "kernel/fork.c: copy_process (CLONE_PIDFD_AUTOKILL without CLONE_AUTOREAP)");
         if (flags & CF_THREAD) return fail(EINVAL_, "kernel/fork.c: copy_process (CLONE_PIDFD_AUTOKILL with CLONE_THREAD)");
         // ns_capable(current_user_ns(), CAP_SYS_ADMIN): the model's capability set is all-or-nothing.
-        if (profile_.autokill_privilege_check && !(flags & CF_NNP) && !cur.cred.caps)
+        if (profile_.autokill_privilege_check && !(flags & CF_NNP) && !caller.caps)
             return fail(EPERM_, "kernel/fork.c: copy_process (CLONE_PIDFD_AUTOKILL without CLONE_NNP or CAP_SYS_ADMIN)");
     }
     if (flags & kCloneNamespaceFlags) {
@@ -151,11 +159,23 @@ SysRet Kernel::copy_process(TaskId current, const CloneArgs& args, uint64_t flag
         r.not_modelled = true;
         return r;
     }
-    if ((flags & CF_PTRACE) && cur.ptraced) {
+    if ((flags & CF_PTRACE) && caller.ptraced) {
         SysRet r = fail(ENOSYS_, "pidlab: a CLONE_PTRACE child of a traced task starts in a ptrace stop (not modelled)");
         r.not_modelled = true;
         return r;
     }
+    return ok("kernel/fork.c: copy_process");
+}
+
+bool Kernel::clone_args_can_succeed(const CloneArgs& args) const {
+    uint64_t flags = 0;
+    return clone_checks(args, CloneCaller{}, flags).ret >= 0;  // the most permissive caller
+}
+
+// kernel/fork.c: copy_process, after its checks (copy_process_checks, run by sys_clone)
+SysRet Kernel::copy_process(TaskId current, const CloneArgs& args, uint64_t flags) {
+    const int exit_signal = args.exit_signal;
+
     if (tasks_.size() >= kMaxModelTasks) return fail(EAGAIN_, "kernel/fork.c: copy_process (task limit)");
 
     // ---- the new task ----

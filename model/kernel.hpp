@@ -16,12 +16,11 @@
 #include <string>
 #include <vector>
 
+#include "model/call.hpp"
 #include "model/profile.hpp"
 
 namespace pidlab::model {
 
-using TaskId = int;
-inline constexpr TaskId kNoTask = -1;
 inline constexpr TaskId kInit = 0;  // pid 1 of the scenario's pid namespace
 inline constexpr TaskId kTest = 1;  // T, the test process
 
@@ -203,6 +202,32 @@ public:
     }
     bool sigismember_pending(TaskId t, int sig) const;
 
+    // ---- one step: the dispatcher and the rules of whether it can run ----
+    // Performs the call (its op's model function, format/ops.def). The caller settles.
+    SysRet perform(const Call& c);
+    // Why `c` cannot run here, or Refusal::None. A refused step is not performed. Without
+    // `blocking`, whether the call would sleep is not asked (replay finds it out by running it).
+    Refusal refusal(const Call& c, bool blocking = true) const;
+    // Would the call sleep? (Waits: a dry run of the wait on a copy, in `scratch` when given,
+    // whose buffers are reused.)
+    bool would_block(const Call& c, Kernel* scratch = nullptr) const;
+    // The flag checks of clone/clone3 that precede any change of state (kernel/fork.c:
+    // sys_clone3, copy_clone_args_from_user, clone3_args_valid, copy_process up to the new task),
+    // for a caller with the given facts; `flags` receives the decoded flags. Ok, or the failure.
+    struct CloneCaller {
+        bool unkillable = false, autoreap = false, caps = true, ptraced = false;
+    };
+    SysRet clone_checks(const CloneArgs& args, const CloneCaller& caller, uint64_t& flags) const;
+    // Can a clone with these arguments succeed for some caller? (The explorer leaves out flag
+    // sets that the revision refuses whatever the state.)
+    bool clone_args_can_succeed(const CloneArgs& args) const;
+
+    // The op table's model functions, one per op (format/ops.def); each unpacks the call
+    // into the kernel path below.
+#define PIDLAB_OP(Id, name, args, obs, attrs, fn) SysRet fn(const Call& c);
+#include "format/ops.def"
+#undef PIDLAB_OP
+
     // ---- system calls: `current` is the calling task ----
     SysRet sys_clone(TaskId current, const CloneArgs& args);            // fork, clone, clone3
     SysRet sys_exit(TaskId current, int code);                          // kernel/exit.c: SYSCALL exit
@@ -260,6 +285,7 @@ private:
 
     // kernel/fork.c
     SysRet copy_process(TaskId current, const CloneArgs& args, uint64_t flags);
+    SysRet copy_process_checks(const CloneArgs& args, const CloneCaller& caller, uint64_t flags) const;
     int clone3_args_valid(uint64_t flags, int exit_signal, uint64_t unknown) const;
     TaskId alloc_task();
     // kernel/exit.c

@@ -21,15 +21,6 @@ scenario::WaitStatus decode_status(int status) {
     return {true, status & 0x7f};
 }
 
-Handler to_model(scenario::Handler h) {
-    switch (h) {
-        case scenario::Handler::Dfl: return Handler::Dfl;
-        case scenario::Handler::Ign: return Handler::Ign;
-        case scenario::Handler::Catch: return Handler::Catch;
-    }
-    return Handler::Dfl;
-}
-
 const char* state_name(ExitState e) {
     switch (e) {
         case ExitState::Running: return "running";
@@ -84,9 +75,16 @@ void Replayer::scenario_error(size_t i, const std::string& key, const std::strin
     throw scenario::FormatError(s_.file, step_path(i) + (key.empty() ? "" : "." + key), problem);
 }
 
-Observation Replayer::unrunnable(size_t i, const std::string& key, const std::string& problem) const {
-    if (!foreign_) scenario_error(i, key, problem);
+Observation Replayer::unrunnable(size_t i, const std::string& key, const std::string& problem, const char* code) const {
     Observation o;
+    // A step may expect not to run (`"expect": {"error": "would block"}`): the short code, when
+    // there is one, is what it observes.
+    const auto& expect = s_.steps.at(i).expect;
+    if (expect && expect->error) {
+        o.error = code ? code : problem;
+        return o;
+    }
+    if (!foreign_) scenario_error(i, key, problem);
     o.error = problem;
     return o;
 }
@@ -139,197 +137,10 @@ std::map<std::string, Observation> Replayer::final_observations() const {
     return out;
 }
 
-StepOutcome Replayer::step(size_t i, bool want_tree) {
-    const Step& st = s_.steps.at(i);
-    StepOutcome out;
-    Observation& o = out.obs;
-    auto finish = [&]() -> StepOutcome {
-        if (st.expect) out.mismatches = scenario::compare(*st.expect, o);
-        if (want_tree) out.tree = tree();
-        return std::move(out);
-    };
-
-    TaskId cur = task_id(st.task);
-    if (cur == kNoTask) {
-        o = unrunnable(i, "task", "task " + st.task + " was never created (its creation failed at " +
-                                      step_path(created_at_.count(st.task) ? created_at_.at(st.task) : 0) + ")");
-        return finish();
-    }
-    if (!k_.alive(cur)) {
-        o = unrunnable(i, "task", "task " + st.task + " is not alive (" + state_name(k_.task(cur).exit_state) + ")");
-        return finish();
-    }
-    if (cur == kInit && (st.op == Op::Exit || st.op == Op::ExitGroup))
-        scenario_error(i, "op", "init never exits (the scenario format keeps pid 1 alive)");
-
-    auto target_of = [&](const std::string& name, TaskId& t) -> bool {
-        t = task_id(name);
-        if (t != kNoTask) return true;
-        o = unrunnable(i, "target", "task " + name + " was never created");
-        return false;
-    };
-    auto fd_of = [&](const std::string& name, int& fd) -> bool {
-        fd = fd_number(cur, name);
-        if (fd >= 0) return true;
-        o = unrunnable(i, "fd", "fd " + name + " is not open in " + st.task + "'s fd table");
-        return false;
-    };
-    auto new_fd_name_free = [&](const std::string& name) -> bool {
-        if (fd_number(cur, name) < 0) return true;
-        o = unrunnable(i, st.op == Op::Dup ? "as" : (st.op == Op::PidfdOpen ? "fd" : "pidfd"),
-                       "fd name " + name + " is already open in " + st.task + "'s fd table");
-        return false;
-    };
-
-    SysRet r;
-    int table_before = k_.task(cur).files;
-    switch (st.op) {
-        case Op::Fork:
-        case Op::Clone:
-        case Op::Clone3:
-        case Op::ThreadCreate: {
-            if (!st.new_fd.empty() && !new_fd_name_free(st.new_fd)) return finish();
-            CloneArgs a;
-            if (st.op == Op::Fork) {
-                a.clone3 = false;
-                a.exit_signal = names::kSIGCHLD;
-            } else if (st.op == Op::ThreadCreate) {
-                a.flags = names::CF_VM | names::CF_FS | names::CF_FILES | names::CF_SIGHAND | names::CF_THREAD | names::CF_SYSVSEM;
-                a.exit_signal = 0;
-            } else {
-                a.flags = st.flags;
-                a.raw_flags = st.raw_flags;
-                a.exit_signal = st.exit_signal;
-                a.clone3 = st.op == Op::Clone3;
-            }
-            created_at_[st.child] = i;
-            r = k_.sys_clone(cur, a);
-            if (r.not_modelled) scenario_error(i, "flags", r.rule);
-            if (r.ret >= 0) {
-                ids_[st.child] = r.task;
-                if (static_cast<TaskId>(names_.size()) <= r.task) names_.resize(r.task + 1);
-                names_[r.task] = st.child;
-                int ct = k_.task(r.task).files;
-                if (!fds_.count(ct)) fds_[ct] = fds_[table_before];
-                if (r.fd >= 0) fds_[k_.task(cur).files][st.new_fd] = r.fd;
-            }
-            break;
-        }
-        case Op::Exit: r = k_.sys_exit(cur, st.code); break;
-        case Op::ExitGroup: r = k_.sys_exit_group(cur, st.code); break;
-        case Op::Kill: {
-            TaskId t;
-            if (!target_of(st.target, t)) return finish();
-            r = k_.sys_kill(cur, t, st.sig);
-            break;
-        }
-        case Op::PidfdSendSignal: {
-            int fd;
-            if (!fd_of(st.fd, fd)) return finish();
-            r = k_.sys_pidfd_send_signal(cur, fd, st.sig);
-            break;
-        }
-        case Op::Sigaction: r = k_.sys_rt_sigaction(cur, st.sig, to_model(st.handler), static_cast<unsigned>(st.flags)); break;
-        case Op::Waitpid:
-        case Op::Waitid: {
-            TaskId t = kNoTask;
-            int fd = -1;
-            if (!st.target_any && st.idtype != scenario::IdType::Pidfd && !target_of(st.target, t)) return finish();
-            if (st.op == Op::Waitid && st.idtype == scenario::IdType::Pidfd && !fd_of(st.fd, fd)) return finish();
-            if (st.op == Op::Waitpid) {
-                r = k_.sys_wait4(cur, st.target_any ? kNoTask : t, st.options);
-            } else {
-                WaitType wt = st.idtype == scenario::IdType::All ? WaitType::All
-                              : st.idtype == scenario::IdType::Pid ? WaitType::Pid : WaitType::Pidfd;
-                r = k_.sys_waitid(cur, wt, t, fd, st.options | kWEXITED);
-            }
-            if (r.would_block) {
-                o = unrunnable(i, "options", "the wait would block (no WNOHANG and nothing to report yet)");
-                o.rule = r.rule;
-                return finish();
-            }
-            break;
-        }
-        case Op::PidfdOpen: {
-            TaskId t;
-            if (!target_of(st.target, t)) return finish();
-            if (!new_fd_name_free(st.new_fd)) return finish();
-            r = k_.sys_pidfd_open(cur, t, static_cast<unsigned>(st.flags));
-            if (r.ret >= 0) fds_[k_.task(cur).files][st.new_fd] = r.fd;
-            break;
-        }
-        case Op::Close: {
-            int fd;
-            if (!fd_of(st.fd, fd)) return finish();
-            r = k_.sys_close(cur, fd);
-            break;
-        }
-        case Op::Dup: {
-            int fd;
-            if (!fd_of(st.fd, fd)) return finish();
-            if (!new_fd_name_free(st.new_fd)) return finish();
-            r = k_.sys_dup(cur, fd);
-            if (r.ret >= 0) fds_[k_.task(cur).files][st.new_fd] = r.fd;
-            break;
-        }
-        case Op::Poll: {
-            int fd;
-            if (!fd_of(st.fd, fd)) return finish();
-            r = k_.sys_poll(cur, fd);
-            break;
-        }
-        case Op::PidfdGetInfo: {
-            int fd;
-            if (!fd_of(st.fd, fd)) return finish();
-            r = k_.sys_pidfd_get_info(cur, fd);
-            break;
-        }
-        case Op::Prctl:
-            switch (st.prctl) {
-                case scenario::PrctlOption::SetChildSubreaper: r = k_.sys_prctl_set_child_subreaper(cur, st.value); break;
-                case scenario::PrctlOption::GetChildSubreaper: r = k_.sys_prctl_get_child_subreaper(cur); break;
-                case scenario::PrctlOption::SetNoNewPrivs: r = k_.sys_prctl_set_no_new_privs(cur, st.value); break;
-                case scenario::PrctlOption::GetNoNewPrivs: r = k_.sys_prctl_get_no_new_privs(cur); break;
-                case scenario::PrctlOption::SetPdeathsig: r = k_.sys_prctl_set_pdeathsig(cur, st.value); break;
-                case scenario::PrctlOption::GetPdeathsig: r = k_.sys_prctl_get_pdeathsig(cur); break;
-            }
-            break;
-        case Op::DropPrivileges: r = k_.drop_privileges(cur, st.uid); break;
-        case Op::Setresuid: r = k_.sys_setresuid(cur, st.uid); break;
-        case Op::Execve: {
-            r = k_.sys_execve(cur, st.setuid_root, st.keep_fds);
-            int after = k_.task(cur).files;
-            if (after != table_before) fds_[after] = fds_[table_before];
-            break;
-        }
-        case Op::Ptrace: {
-            TaskId t;
-            if (!target_of(st.target, t)) return finish();
-            r = st.ptrace == scenario::PtraceRequest::Seize
-                    ? k_.sys_ptrace_seize(cur, t, (st.ptrace_options & scenario::kPTRACE_O_EXITKILL) != 0)
-                    : k_.sys_ptrace_detach(cur, t);
-            break;
-        }
-        case Op::SignalPending: r = k_.signal_pending(cur, st.sig); break;
-        case Op::Observe: {
-            TaskId t;
-            if (!target_of(st.target, t)) return finish();
-            k_.settle();
-            o = observe(st.target);
-            return finish();
-        }
-    }
-
-    // The call returns unless its caller is dying when the call completes (an exit, or a
-    // SIGKILL it brought on itself: delivered before the return to user space). A death
-    // that other tasks cause later, while the kernel settles, comes after the return.
-    const bool returned = k_.alive(cur);
-    // fds disappear on close, exec, and with a task's death (its table may go)
-    if (k_.settle() > 0 || st.op == Op::Close || st.op == Op::Execve) sync_fd_names();
-
-    o.rule = r.rule;
-    // A task that died in its own call never sees it return: nothing is observed but the rule.
-    if (!returned) return finish();
+// The observation of a call that returned (or, with `returned` false, of one whose caller died
+// in it: nothing but the rule).
+scenario::Observation return_observation(const SysRet& r) {
+    Observation o;
     if (r.ret < 0) {
         o.ret = scenario::Ret{false, -1};
         o.err = r.err;
@@ -338,6 +149,17 @@ StepOutcome Replayer::step(size_t i, bool want_tree) {
     } else {
         o.ret = scenario::Ret{false, r.ret};
     }
+    return o;
+}
+
+scenario::Observation Replayer::call_observation(const SysRet& r, bool returned) const {
+    if (!returned) {
+        Observation o;
+        o.rule = r.rule;
+        return o;
+    }
+    Observation o = return_observation(r);
+    o.rule = r.rule;
     if (r.ret >= 0) {
         if (r.status) {
             o.status = decode_status(*r.status);
@@ -350,6 +172,88 @@ StepOutcome Replayer::step(size_t i, bool want_tree) {
         if (r.euid) o.euid = *r.euid;
         if (r.pending) o.pending = *r.pending;
     }
+    return o;
+}
+
+StepOutcome Replayer::step(size_t i, bool want_tree) {
+    const Step& st = s_.steps.at(i);
+    const scenario::OpInfo& info = scenario::op_info(st.op);
+    StepOutcome out;
+    Observation& o = out.obs;
+    auto finish = [&]() -> StepOutcome {
+        if (st.expect) out.mismatches = scenario::compare(*st.expect, o);
+        if (want_tree) out.tree = tree();
+        return std::move(out);
+    };
+    // A step that cannot run: an error of the scenario on its own kernel (unless it expects the
+    // error), an observation elsewhere.
+    auto cannot_run = [&](const std::string& key, const std::string& problem, const char* code = nullptr) {
+        o = unrunnable(i, key, problem, code);
+        return finish();
+    };
+
+    Call c;
+    static_cast<scenario::StepArgs&>(c) = st;
+    c.actor = task_id(st.task);
+    if (c.actor == kNoTask)
+        return cannot_run("task", "task " + st.task + " was never created (its creation failed at " +
+                                      step_path(created_at_.count(st.task) ? created_at_.at(st.task) : 0) + ")");
+    switch (k_.refusal(c, false)) {
+        case Refusal::NotAlive:
+            return cannot_run("task", "task " + st.task + " is not alive (" + state_name(k_.task(c.actor).exit_state) + ")");
+        case Refusal::InitNeverExits: scenario_error(i, "op", "init never exits (the scenario format keeps pid 1 alive)");
+        case Refusal::WouldBlock:  // not asked: a blocking call is found out by running it (below)
+        case Refusal::None: break;
+    }
+    if (!st.target.empty()) {
+        c.target = task_id(st.target);
+        if (c.target == kNoTask) return cannot_run("target", "task " + st.target + " was never created");
+    }
+    if (!st.fd.empty()) {
+        c.fd = fd_number(c.actor, st.fd);
+        if (c.fd < 0) return cannot_run("fd", "fd " + st.fd + " is not open in " + st.task + "'s fd table");
+    }
+    c.new_fd = !st.new_fd.empty();
+    if (c.new_fd && fd_number(c.actor, st.new_fd) >= 0)
+        return cannot_run(st.op == Op::Dup ? "as" : (st.op == Op::PidfdOpen ? "fd" : "pidfd"),
+                          "fd name " + st.new_fd + " is already open in " + st.task + "'s fd table");
+
+    if (info.has(scenario::OP_TASK_OBS)) {
+        k_.settle();
+        o = observe(st.target);
+        return finish();
+    }
+    const int table_before = k_.task(c.actor).files;
+    if (info.has(scenario::OP_NEW_TASK)) created_at_[st.child] = i;
+    const SysRet r = k_.perform(c);
+    if (r.not_modelled) scenario_error(i, "flags", r.rule);
+    if (r.would_block) {
+        const bool wait = st.op == Op::Waitpid || st.op == Op::Waitid;
+        o = unrunnable(i, wait ? "options" : "op",
+                       wait ? "the wait would block (no WNOHANG and nothing to report yet)"
+                            : std::string("the ") + op_name(st.op) + " would block (" + r.rule + ")",
+                       "would block");
+        o.rule = r.rule;
+        return finish();
+    }
+    // The names: a new task, a new fd, an fd table that the call replaced (execve).
+    if (r.ret >= 0 && info.has(scenario::OP_NEW_TASK)) {
+        ids_[st.child] = r.task;
+        if (static_cast<TaskId>(names_.size()) <= r.task) names_.resize(r.task + 1);
+        names_[r.task] = st.child;
+        int ct = k_.task(r.task).files;
+        if (!fds_.count(ct)) fds_[ct] = fds_[table_before];
+    }
+    if (r.ret >= 0 && c.new_fd && r.fd >= 0) fds_[k_.task(c.actor).files][st.new_fd] = r.fd;
+    if (const int after = k_.task(c.actor).files; after >= 0 && after != table_before) fds_[after] = fds_[table_before];
+
+    // The call returns unless its caller is dying when the call completes (an exit, or a
+    // SIGKILL it brought on itself: delivered before the return to user space). A death
+    // that other tasks cause later, while the kernel settles, comes after the return.
+    const bool returned = k_.alive(c.actor);
+    // fds disappear on close, exec, and with a task's death (its table may go)
+    if (k_.settle() > 0 || st.op == Op::Close || st.op == Op::Execve) sync_fd_names();
+    o = call_observation(r, returned);
     return finish();
 }
 

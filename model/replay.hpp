@@ -56,7 +56,9 @@ public:
 
 private:
     [[noreturn]] void scenario_error(size_t i, const std::string& key, const std::string& problem) const;
-    scenario::Observation unrunnable(size_t i, const std::string& key, const std::string& problem) const;
+    scenario::Observation unrunnable(size_t i, const std::string& key, const std::string& problem,
+                                     const char* code = nullptr) const;
+    scenario::Observation call_observation(const SysRet& r, bool returned) const;
     int fd_number(TaskId t, const std::string& name) const;
     void sync_fd_names();
 
@@ -68,6 +70,9 @@ private:
     std::map<std::string, size_t> created_at_;    // task name -> step that tried to create it
     std::map<int, std::map<std::string, int>> fds_;  // fd table -> name -> fd
 };
+
+// What a call's return shows: `ret` ("ok" for a pid or fd) and `errno`.
+scenario::Observation return_observation(const SysRet& r);
 
 ReplayResult replay(const scenario::Scenario& s, const Profile& p, const ReplayOptions& opts = {});
 

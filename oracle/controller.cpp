@@ -452,7 +452,7 @@ private:
             case Op::ThreadCreate: return create(actor, st, d);
             case Op::Exit:
             case Op::ExitGroup: {
-                auto c = command(st.op == Op::Exit ? proto::Cmd::Exit : proto::Cmd::ExitGroup);
+                auto c = command(proto::cmd_of(st.op));
                 c.code = st.code;
                 send(actor, c);
                 actor.must_die = true;
@@ -462,21 +462,21 @@ private:
                 return {};  // the call does not return
             }
             case Op::Kill: {
-                auto c = command(proto::Cmd::Kill);
+                auto c = command(proto::cmd_of(st.op));
                 c.pid = target_pid(err);
                 if (!err.empty()) return error_obs(err);
                 c.sig = st.sig;
                 return plain(actor, c, d);
             }
             case Op::PidfdSendSignal: {
-                auto c = command(proto::Cmd::PidfdSendSignal);
+                auto c = command(proto::cmd_of(st.op));
                 c.fd = fd_of(st.fd, err);
                 if (!err.empty()) return error_obs(err);
                 c.sig = st.sig;
                 return plain(actor, c, d);
             }
             case Op::Sigaction: {
-                auto c = command(proto::Cmd::Sigaction);
+                auto c = command(proto::cmd_of(st.op));
                 c.sig = st.sig;
                 c.handler = st.handler == scenario::Handler::Ign   ? proto::Handler::Ign
                             : st.handler == scenario::Handler::Dfl ? proto::Handler::Dfl
@@ -487,27 +487,27 @@ private:
             case Op::Waitpid:
             case Op::Waitid: return wait(actor, st, d);
             case Op::PidfdOpen: {
-                auto c = command(proto::Cmd::PidfdOpen);
+                auto c = command(proto::cmd_of(st.op));
                 c.pid = target_pid(err);
                 if (!err.empty()) return error_obs(err);
                 c.flags = st.flags;
                 return new_fd(actor, c, st.new_fd, d);
             }
             case Op::Close: {
-                auto c = command(proto::Cmd::Close);
+                auto c = command(proto::cmd_of(st.op));
                 c.fd = fd_of(st.fd, err);
                 if (!err.empty()) return error_obs(err);
                 actor.fds->erase(st.fd);
                 return plain(actor, c, d);
             }
             case Op::Dup: {
-                auto c = command(proto::Cmd::Dup);
+                auto c = command(proto::cmd_of(st.op));
                 c.fd = fd_of(st.fd, err);
                 if (!err.empty()) return error_obs(err);
                 return new_fd(actor, c, st.new_fd, d);
             }
             case Op::Poll: {
-                auto c = command(proto::Cmd::Poll);
+                auto c = command(proto::cmd_of(st.op));
                 c.fd = fd_of(st.fd, err);
                 if (!err.empty()) return error_obs(err);
                 auto r = call(actor, c, d);
@@ -517,7 +517,7 @@ private:
                 return o;
             }
             case Op::PidfdGetInfo: {
-                auto c = command(proto::Cmd::PidfdGetInfo);
+                auto c = command(proto::cmd_of(st.op));
                 c.fd = fd_of(st.fd, err);
                 if (!err.empty()) return error_obs(err);
                 auto r = call(actor, c, d);
@@ -532,13 +532,13 @@ private:
             case Op::Prctl: return prctl(actor, st, d);
             case Op::DropPrivileges:
             case Op::Setresuid: {
-                auto c = command(st.op == Op::Setresuid ? proto::Cmd::Setresuid : proto::Cmd::DropPrivileges);
+                auto c = command(proto::cmd_of(st.op));
                 c.uid = st.uid;
                 return plain(actor, c, d);
             }
             case Op::Execve: return execve(actor, st, d);
             case Op::Ptrace: {
-                auto c = command(proto::Cmd::Ptrace);
+                auto c = command(proto::cmd_of(st.op));
                 c.pid = target_pid(err);
                 if (!err.empty()) return error_obs(err);
                 c.option = st.ptrace == scenario::PtraceRequest::Seize ? proto::kPTRACE_SEIZE : proto::kPTRACE_DETACH;
@@ -546,7 +546,7 @@ private:
                 return plain(actor, c, d);
             }
             case Op::SignalPending: {
-                auto c = command(proto::Cmd::SignalPending);
+                auto c = command(proto::cmd_of(st.op));
                 c.sig = st.sig;
                 auto r = call(actor, c, d);
                 if (!r) return {};
@@ -586,10 +586,7 @@ private:
     }
 
     Observation create(Task& actor, const Step& st, const Deadline& d) {
-        proto::Cmd cmd = st.op == Op::Fork     ? proto::Cmd::Fork
-                         : st.op == Op::Clone3 ? proto::Cmd::Clone3
-                         : st.op == Op::Clone  ? proto::Cmd::Clone
-                                               : proto::Cmd::ThreadCreate;
+        const proto::Cmd cmd = proto::cmd_of(st.op);
         auto c = command(cmd);
         c.child = index_.at(st.child);
         c.flags = st.flags | st.raw_flags;
@@ -612,7 +609,7 @@ private:
 
     Observation wait(Task& actor, const Step& st, const Deadline& d) {
         std::string err;
-        auto c = command(st.op == Op::Waitpid ? proto::Cmd::Waitpid : proto::Cmd::Waitid);
+        auto c = command(proto::cmd_of(st.op));
         c.flags = st.options;
         if (st.op == Op::Waitid)
             c.idtype = st.idtype == scenario::IdType::All   ? P_ALL
@@ -649,7 +646,7 @@ private:
     }
 
     Observation prctl(Task& actor, const Step& st, const Deadline& d) {
-        auto c = command(proto::Cmd::Prctl);
+        auto c = command(proto::cmd_of(st.op));
         using P = scenario::PrctlOption;
         bool getter = false;
         switch (st.prctl) {
@@ -669,7 +666,7 @@ private:
     }
 
     Observation execve(Task& actor, const Step& st, const Deadline& d) {
-        auto c = command(proto::Cmd::Execve);
+        auto c = command(proto::cmd_of(st.op));
         c.setuid_root = st.setuid_root ? 1 : 0;
         c.keep_fds = st.keep_fds ? 1 : 0;
         std::vector<int> numbers;

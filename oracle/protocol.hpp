@@ -12,6 +12,8 @@
 
 #include <cstdint>
 
+#include "format/ops.hpp"
+
 namespace pidlab::oracle::proto {
 
 inline constexpr uint32_t kMagic = 0x706c6f72;  // "rolp"
@@ -19,34 +21,19 @@ inline constexpr int kMaxFds = 256;             // scenario fds listed in one ex
 inline constexpr int kCtlFdBase = 100;          // puppets keep their channel at or above this number
 
 enum class Cmd : uint32_t {
-    // scenario ops, one system call each
-    Fork = 1,
-    Clone3,
-    Clone,
-    ThreadCreate,
-    Exit,
-    ExitGroup,
-    Kill,
-    PidfdSendSignal,
-    Sigaction,
-    Waitpid,
-    Waitid,
-    PidfdOpen,
-    Close,
-    Dup,
-    Poll,
-    PidfdGetInfo,
-    Prctl,
-    DropPrivileges,
-    Execve,
-    Ptrace,
-    SignalPending,
-    Setresuid,
+    None = 0,
+    // scenario ops, one system call each: the op table (format/ops.def), in its order
+#define PIDLAB_OP(Id, name, args, obs, attrs, fn) Id,
+#include "format/ops.def"
+#undef PIDLAB_OP
     // the controller's own requests
     GetSubreaper,  // observe: prctl(PR_GET_CHILD_SUBREAPER)
     SetupRoot,     // T before the first step: credentials from the scenario's `root`
     Stall,         // test hook: sleep `value` ms before answering
 };
+
+// The command of a scenario op.
+constexpr Cmd cmd_of(scenario::Op op) { return static_cast<Cmd>(static_cast<uint32_t>(op) + 1); }
 
 enum class Handler : int32_t { Dfl = 0, Ign = 1, Catch = 2 };
 

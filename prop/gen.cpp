@@ -52,40 +52,34 @@ FastChooser::FastChooser(uint64_t seed) {
 
 // ---------------------------------------------------------------- config
 
-const char* family_name(Family f) {
-    static const char* n[] = {"fork", "clone3", "clone", "thread_create", "exit", "exit_group", "kill",
-                              "pidfd_send_signal", "sigaction", "waitpid", "waitid", "pidfd_open", "close", "dup",
-                              "poll", "pidfd_get_info", "prctl", "drop_privileges", "setresuid", "execve",
-                              "ptrace", "signal_pending", "observe"};
-    return static_cast<size_t>(f) < kFamilies ? n[static_cast<size_t>(f)] : "?";
-}
+const char* family_name(Op f) { return scenario::op_name(f); }
 
 std::array<uint32_t, kFamilies> GenConfig::default_weights() {
     std::array<uint32_t, kFamilies> w{};
-    auto set = [&](Family f, uint32_t v) { w[static_cast<size_t>(f)] = v; };
-    set(Family::Fork, 5);
-    set(Family::Clone3, 16);
-    set(Family::Clone, 3);
-    set(Family::Thread, 4);
-    set(Family::Exit, 4);
-    set(Family::ExitGroup, 7);
-    set(Family::Kill, 5);
-    set(Family::PidfdSendSignal, 4);
-    set(Family::Sigaction, 4);
-    set(Family::Waitpid, 7);
-    set(Family::Waitid, 6);
-    set(Family::PidfdOpen, 5);
-    set(Family::Close, 6);
-    set(Family::Dup, 3);
-    set(Family::Poll, 3);
-    set(Family::PidfdGetInfo, 3);
-    set(Family::Prctl, 5);
-    set(Family::DropPrivileges, 2);
-    set(Family::Setresuid, 1);
-    set(Family::Execve, 3);
-    set(Family::Ptrace, 3);
-    set(Family::SignalPending, 2);
-    set(Family::Observe, 2);
+    auto set = [&](Op f, uint32_t v) { w[static_cast<size_t>(f)] = v; };
+    set(Op::Fork, 5);
+    set(Op::Clone3, 16);
+    set(Op::Clone, 3);
+    set(Op::ThreadCreate, 4);
+    set(Op::Exit, 4);
+    set(Op::ExitGroup, 7);
+    set(Op::Kill, 5);
+    set(Op::PidfdSendSignal, 4);
+    set(Op::Sigaction, 4);
+    set(Op::Waitpid, 7);
+    set(Op::Waitid, 6);
+    set(Op::PidfdOpen, 5);
+    set(Op::Close, 6);
+    set(Op::Dup, 3);
+    set(Op::Poll, 3);
+    set(Op::PidfdGetInfo, 3);
+    set(Op::Prctl, 5);
+    set(Op::DropPrivileges, 2);
+    set(Op::Setresuid, 1);
+    set(Op::Execve, 3);
+    set(Op::Ptrace, 3);
+    set(Op::SignalPending, 2);
+    set(Op::Observe, 2);
     return w;
 }
 
@@ -114,7 +108,7 @@ bool GenConfig::set_weights(const std::string& spec, std::string& err) {
         }
         bool found = false;
         for (size_t f = 0; f < kFamilies; ++f)
-            if (name == family_name(static_cast<Family>(f))) weights[f] = static_cast<uint32_t>(v), found = true;
+            if (name == family_name(static_cast<Op>(f))) weights[f] = static_cast<uint32_t>(v), found = true;
         if (!found) {
             err = "unknown op family \"" + name + "\"";
             return false;
@@ -196,21 +190,6 @@ bool in_range(TaskId t, const model::Kernel& k) { return t >= 0 && t < static_ca
 
 }  // namespace
 
-bool cstep_wait_blocks(const model::Kernel& k, const CStep& c, Scratch& scratch) {
-    scratch.k = k;
-    model::SysRet r;
-    if (c.op == Op::Waitpid) {
-        r = scratch.k.sys_wait4(c.actor, c.target_any ? kNoTask : c.target, c.options);
-    } else {
-        model::WaitType wt = c.idtype == scenario::IdType::All   ? model::WaitType::All
-                             : c.idtype == scenario::IdType::Pid ? model::WaitType::Pid
-                                                                 : model::WaitType::Pidfd;
-        r = scratch.k.sys_waitid(c.actor, wt, c.idtype == scenario::IdType::Pid ? c.target : kNoTask,
-                                 c.idtype == scenario::IdType::Pidfd ? c.fd : -1, c.options | model::kWEXITED);
-    }
-    return r.would_block;
-}
-
 std::string cstep_invalid(const model::Kernel& k, int names_used, const Limits& lim, const CStep& c, Scratch& scratch) {
     if (!in_range(c.actor, k)) return "no such task";
     if (!k.alive(c.actor)) return "the acting task is not alive";
@@ -256,7 +235,7 @@ std::string cstep_invalid(const model::Kernel& k, int names_used, const Limits& 
             } else if (c.idtype == scenario::IdType::Pidfd) {
                 if (!fd_open()) return "fd not open in the caller's table";
             }
-            if (!(c.options & model::kWNOHANG) && cstep_wait_blocks(k, c, scratch)) return "the wait would block";
+            if (!(c.options & model::kWNOHANG) && k.would_block(c, &scratch.k)) return "the wait would block";
             return {};
         case Op::PidfdOpen:
             if (!target_ok()) return "no such target";
@@ -309,21 +288,21 @@ CStep gen_cstep(const model::Kernel& k, int names_used, const GenConfig& cfg, Ch
     const bool fd_room = static_cast<int>(nfds) < cfg.limits.max_fds;
 
     std::array<uint32_t, kFamilies> fw = cfg.weights;
-    auto off = [&](Family f) { fw[static_cast<size_t>(f)] = 0; };
-    if (!budget) off(Family::Fork), off(Family::Clone3), off(Family::Clone), off(Family::Thread);
-    if (is_init) off(Family::Exit), off(Family::ExitGroup), off(Family::Thread), off(Family::Execve);
+    auto off = [&](Op f) { fw[static_cast<size_t>(f)] = 0; };
+    if (!budget) off(Op::Fork), off(Op::Clone3), off(Op::Clone), off(Op::ThreadCreate);
+    if (is_init) off(Op::Exit), off(Op::ExitGroup), off(Op::ThreadCreate), off(Op::Execve);
     {
         const TaskId leader = k.task(actor).leader;
         for (TaskId th : k.signal_of(actor).threads)
-            if (th != actor && th != leader && k.task(th).ptraced) off(Family::Execve);
+            if (th != actor && th != leader && k.task(th).ptraced) off(Op::Execve);
     }
     if (nfds == 0)
-        off(Family::PidfdSendSignal), off(Family::Close), off(Family::Dup), off(Family::Poll), off(Family::PidfdGetInfo);
-    if (!fd_room) off(Family::Dup), off(Family::PidfdOpen);
+        off(Op::PidfdSendSignal), off(Op::Close), off(Op::Dup), off(Op::Poll), off(Op::PidfdGetInfo);
+    if (!fd_room) off(Op::Dup), off(Op::PidfdOpen);
     bool any = false;
     for (auto x : fw) any = any || x;
-    if (!any) fw[static_cast<size_t>(Family::Observe)] = 1;
-    const Family fam = static_cast<Family>(ch.weighted(fw.data(), fw.size()));
+    if (!any) fw[static_cast<size_t>(Op::Observe)] = 1;
+    const Op fam = static_cast<Op>(ch.weighted(fw.data(), fw.size()));
 
     CStep c;
     c.actor = actor;
@@ -331,8 +310,8 @@ CStep gen_cstep(const model::Kernel& k, int names_used, const GenConfig& cfg, Ch
     auto target = [&] { return pick_target(k, ch); };
 
     switch (fam) {
-        case Family::Fork: c.op = Op::Fork; break;
-        case Family::Clone3: {
+        case Op::Fork: c.op = Op::Fork; break;
+        case Op::Clone3: {
             c.op = Op::Clone3;
             uint64_t flags = 0;
             int sig = 0;
@@ -358,7 +337,7 @@ CStep gen_cstep(const model::Kernel& k, int names_used, const GenConfig& cfg, Ch
             c.new_fd = (flags & CF_PIDFD) != 0;
             break;
         }
-        case Family::Clone: {
+        case Op::Clone: {
             c.op = Op::Clone;
             uint64_t flags = 0;
             switch (ch.below(6)) {
@@ -377,25 +356,25 @@ CStep gen_cstep(const model::Kernel& k, int names_used, const GenConfig& cfg, Ch
             c.exit_signal = ch.below(4) == 3 ? pick(ch, sigs) : kSIGCHLD;
             break;
         }
-        case Family::Thread: c.op = Op::ThreadCreate; break;
-        case Family::Exit:
-        case Family::ExitGroup: {
-            c.op = fam == Family::Exit ? Op::Exit : Op::ExitGroup;
+        case Op::ThreadCreate: c.op = Op::ThreadCreate; break;
+        case Op::Exit:
+        case Op::ExitGroup: {
+            c.op = fam == Op::Exit ? Op::Exit : Op::ExitGroup;
             const int codes[] = {0, 1, 42, 255};
             c.code = pick(ch, codes);
             break;
         }
-        case Family::Kill:
+        case Op::Kill:
             c.op = Op::Kill;
             c.target = target();
             c.sig = pick_signal(ch);
             break;
-        case Family::PidfdSendSignal:
+        case Op::PidfdSendSignal:
             c.op = Op::PidfdSendSignal;
             c.fd = pick_fd();
             c.sig = pick_signal(ch);
             break;
-        case Family::Sigaction: {
+        case Op::Sigaction: {
             c.op = Op::Sigaction;
             const int sigs[] = {kSIGCHLD, kSIGCHLD, kSIGCHLD, kSIGUSR1, kSIGKILL};
             c.sig = pick(ch, sigs);
@@ -404,9 +383,9 @@ CStep gen_cstep(const model::Kernel& k, int names_used, const GenConfig& cfg, Ch
             if (ch.one_in(3)) c.flags = kSA_NOCLDWAIT;
             break;
         }
-        case Family::Waitpid:
-        case Family::Waitid: {
-            if (fam == Family::Waitpid) {
+        case Op::Waitpid:
+        case Op::Waitid: {
+            if (fam == Op::Waitpid) {
                 c.op = Op::Waitpid;
                 if (ch.one_in(2)) c.target = target();
                 else c.target_any = true;
@@ -422,26 +401,26 @@ CStep gen_cstep(const model::Kernel& k, int names_used, const GenConfig& cfg, Ch
             if (cfg.blocking_wait_one_in && ch.one_in(cfg.blocking_wait_one_in)) {
                 CStep b = c;
                 b.options &= ~unsigned(W_NOHANG);
-                if (!cstep_wait_blocks(k, b, scratch)) c = b;
+                if (!k.would_block(b, &scratch.k)) c = b;
             }
             break;
         }
-        case Family::PidfdOpen:
+        case Op::PidfdOpen:
             c.op = Op::PidfdOpen;
             c.target = target();
             if (ch.one_in(3)) c.flags |= kPIDFD_THREAD;
             if (ch.one_in(3)) c.flags |= kPIDFD_NONBLOCK;
             c.new_fd = true;
             break;
-        case Family::Close: c.op = Op::Close; c.fd = pick_fd(); break;
-        case Family::Dup:
+        case Op::Close: c.op = Op::Close; c.fd = pick_fd(); break;
+        case Op::Dup:
             c.op = Op::Dup;
             c.fd = pick_fd();
             c.new_fd = true;
             break;
-        case Family::Poll: c.op = Op::Poll; c.fd = pick_fd(); break;
-        case Family::PidfdGetInfo: c.op = Op::PidfdGetInfo; c.fd = pick_fd(); break;
-        case Family::Prctl: {
+        case Op::Poll: c.op = Op::Poll; c.fd = pick_fd(); break;
+        case Op::PidfdGetInfo: c.op = Op::PidfdGetInfo; c.fd = pick_fd(); break;
+        case Op::Prctl: {
             c.op = Op::Prctl;
             using P = scenario::PrctlOption;
             const P opts[] = {P::SetChildSubreaper, P::SetNoNewPrivs, P::SetPdeathsig,
@@ -455,38 +434,37 @@ CStep gen_cstep(const model::Kernel& k, int names_used, const GenConfig& cfg, Ch
             }
             break;
         }
-        case Family::DropPrivileges: {
+        case Op::DropPrivileges: {
             c.op = Op::DropPrivileges;
             const int uids[] = {1000, 65534};
             c.uid = pick(ch, uids);
             break;
         }
-        case Family::Setresuid: {
+        case Op::Setresuid: {
             c.op = Op::Setresuid;
             const int uids[] = {0, 1000};
             c.uid = pick(ch, uids);
             break;
         }
-        case Family::Execve:
+        case Op::Execve:
             c.op = Op::Execve;
             c.setuid_root = ch.one_in(2);
             c.keep_fds = ch.one_in(4);
             break;
-        case Family::Ptrace:
+        case Op::Ptrace:
             c.op = Op::Ptrace;
             c.ptrace = ch.one_in(4) ? scenario::PtraceRequest::Detach : scenario::PtraceRequest::Seize;
             c.target = target();
             if (c.target == model::kInit) c.target = model::kTest;
             if (c.ptrace == scenario::PtraceRequest::Seize && ch.one_in(3)) c.ptrace_options = scenario::kPTRACE_O_EXITKILL;
             break;
-        case Family::SignalPending: {
+        case Op::SignalPending: {
             c.op = Op::SignalPending;
             const int sigs[] = {kSIGCHLD, kSIGUSR1, kSIGTERM};
             c.sig = pick(ch, sigs);
             break;
         }
-        case Family::Observe:
-        case Family::kCount:
+        case Op::Observe:
             c.op = Op::Observe;
             c.target = target();
             break;
@@ -503,76 +481,8 @@ CStep gen_cstep(const model::Kernel& k, int names_used, const GenConfig& cfg, Ch
     return c;
 }
 
-// The calls model::Replayer::step makes for a step (model/replay.cpp), then settle.
 model::SysRet exec_cstep(model::Kernel& k, const CStep& c, bool settle) {
-    const TaskId cur = c.actor;
-    model::SysRet r;
-    switch (c.op) {
-        case Op::Fork:
-        case Op::Clone:
-        case Op::Clone3:
-        case Op::ThreadCreate: {
-            model::CloneArgs a;
-            if (c.op == Op::Fork) {
-                a.clone3 = false;
-                a.exit_signal = kSIGCHLD;
-            } else if (c.op == Op::ThreadCreate) {
-                a.flags = CF_VM | CF_FS | CF_FILES | CF_SIGHAND | CF_THREAD | CF_SYSVSEM;
-                a.exit_signal = 0;
-            } else {
-                a.flags = c.flags;
-                a.exit_signal = c.exit_signal;
-                a.clone3 = c.op == Op::Clone3;
-            }
-            r = k.sys_clone(cur, a);
-            break;
-        }
-        case Op::Exit: r = k.sys_exit(cur, c.code); break;
-        case Op::ExitGroup: r = k.sys_exit_group(cur, c.code); break;
-        case Op::Kill: r = k.sys_kill(cur, c.target, c.sig); break;
-        case Op::PidfdSendSignal: r = k.sys_pidfd_send_signal(cur, c.fd, c.sig); break;
-        case Op::Sigaction: {
-            model::Handler h = c.handler == scenario::Handler::Ign     ? model::Handler::Ign
-                               : c.handler == scenario::Handler::Catch ? model::Handler::Catch
-                                                                       : model::Handler::Dfl;
-            r = k.sys_rt_sigaction(cur, c.sig, h, static_cast<unsigned>(c.flags));
-            break;
-        }
-        case Op::Waitpid: r = k.sys_wait4(cur, c.target_any ? kNoTask : c.target, c.options); break;
-        case Op::Waitid: {
-            model::WaitType wt = c.idtype == scenario::IdType::All   ? model::WaitType::All
-                                 : c.idtype == scenario::IdType::Pid ? model::WaitType::Pid
-                                                                     : model::WaitType::Pidfd;
-            r = k.sys_waitid(cur, wt, c.idtype == scenario::IdType::Pid ? c.target : kNoTask,
-                             c.idtype == scenario::IdType::Pidfd ? c.fd : -1, c.options | model::kWEXITED);
-            break;
-        }
-        case Op::PidfdOpen: r = k.sys_pidfd_open(cur, c.target, static_cast<unsigned>(c.flags)); break;
-        case Op::Close: r = k.sys_close(cur, c.fd); break;
-        case Op::Dup: r = k.sys_dup(cur, c.fd); break;
-        case Op::Poll: r = k.sys_poll(cur, c.fd); break;
-        case Op::PidfdGetInfo: r = k.sys_pidfd_get_info(cur, c.fd); break;
-        case Op::Prctl:
-            switch (c.prctl) {
-                case scenario::PrctlOption::SetChildSubreaper: r = k.sys_prctl_set_child_subreaper(cur, c.value); break;
-                case scenario::PrctlOption::GetChildSubreaper: r = k.sys_prctl_get_child_subreaper(cur); break;
-                case scenario::PrctlOption::SetNoNewPrivs: r = k.sys_prctl_set_no_new_privs(cur, c.value); break;
-                case scenario::PrctlOption::GetNoNewPrivs: r = k.sys_prctl_get_no_new_privs(cur); break;
-                case scenario::PrctlOption::SetPdeathsig: r = k.sys_prctl_set_pdeathsig(cur, c.value); break;
-                case scenario::PrctlOption::GetPdeathsig: r = k.sys_prctl_get_pdeathsig(cur); break;
-            }
-            break;
-        case Op::DropPrivileges: r = k.drop_privileges(cur, c.uid); break;
-        case Op::Setresuid: r = k.sys_setresuid(cur, c.uid); break;
-        case Op::Execve: r = k.sys_execve(cur, c.setuid_root, c.keep_fds); break;
-        case Op::Ptrace:
-            r = c.ptrace == scenario::PtraceRequest::Seize
-                    ? k.sys_ptrace_seize(cur, c.target, (c.ptrace_options & scenario::kPTRACE_O_EXITKILL) != 0)
-                    : k.sys_ptrace_detach(cur, c.target);
-            break;
-        case Op::SignalPending: r = k.signal_pending(cur, c.sig); break;
-        case Op::Observe: break;
-    }
+    model::SysRet r = k.perform(c);
     if (settle) k.settle();
     return r;
 }

@@ -60,14 +60,10 @@ private:
 // The seed of case `i` of a run with seed `seed` (splitmix64).
 uint64_t case_seed(uint64_t seed, uint64_t i);
 
-// The op families the generator picks from.
-enum class Family : uint8_t {
-    Fork, Clone3, Clone, Thread, Exit, ExitGroup, Kill, PidfdSendSignal, Sigaction, Waitpid, Waitid,
-    PidfdOpen, Close, Dup, Poll, PidfdGetInfo, Prctl, DropPrivileges, Setresuid, Execve, Ptrace,
-    SignalPending, Observe, kCount
-};
-inline constexpr size_t kFamilies = static_cast<size_t>(Family::kCount);
-const char* family_name(Family f);
+// The generator picks an op (its "family"), then its arguments: the families are the ops of
+// the op table (format/ops.def), in its order.
+inline constexpr size_t kFamilies = scenario::kOpCount;
+const char* family_name(scenario::Op f);
 
 struct Limits {
     int max_tasks = 16;   // tasks in the model, init and T included (every task ever created counts)
@@ -88,28 +84,8 @@ struct GenConfig {
     bool set_weights(const std::string& spec, std::string& err);
 };
 
-// A step over model ids.
-struct CStep {
-    scenario::Op op = scenario::Op::Observe;
-    model::TaskId actor = model::kTest;
-    model::TaskId target = model::kNoTask;  // kill, wait, pidfd_open, ptrace, observe
-    bool target_any = false;                // waitpid -1, waitid P_ALL
-    int fd = -1;                            // an fd number in the actor's table
-    bool new_fd = false;                    // names a new fd (clone3 CLONE_PIDFD, pidfd_open, dup)
-    uint64_t flags = 0;                     // clone flags; pidfd_open flags; sigaction flags
-    int exit_signal = 0;
-    int code = 0;
-    int sig = 0;
-    scenario::Handler handler = scenario::Handler::Dfl;
-    unsigned options = 0;
-    scenario::IdType idtype = scenario::IdType::Pid;
-    scenario::PrctlOption prctl = scenario::PrctlOption::GetNoNewPrivs;
-    long long value = 0;
-    int uid = 0;
-    bool setuid_root = false, keep_fds = false;
-    scenario::PtraceRequest ptrace = scenario::PtraceRequest::Seize;
-    unsigned ptrace_options = 0;
-};
+// A step over model ids: the model's resolved step.
+using CStep = model::Call;
 
 // A kernel the generators may scribble on (dry runs of waits); reused to avoid allocations.
 struct Scratch {
@@ -118,8 +94,6 @@ struct Scratch {
 
 // The preconditions of a step in state `k` (with `names_used` task names spent): empty when it can run.
 std::string cstep_invalid(const model::Kernel& k, int names_used, const Limits& lim, const CStep& c, Scratch& scratch);
-// Would this wait (taken without WNOHANG) block? A dry run on `scratch`.
-bool cstep_wait_blocks(const model::Kernel& k, const CStep& c, Scratch& scratch);
 
 // One random step that can run in `k`.
 CStep gen_cstep(const model::Kernel& k, int names_used, const GenConfig& cfg, Chooser& ch, Scratch& scratch);
@@ -127,9 +101,9 @@ CStep gen_cstep(const model::Kernel& k, int names_used, const GenConfig& cfg, Ch
 // How often gen_cstep made an invalid step and fell back to `observe` (a generator bug: the tests expect 0).
 uint64_t generator_fallbacks();
 
-// Runs a step on the kernel as model::Replayer runs its scenario::Step, settles (unless told not
-// to: the kernel's own work after the call is then left as enabled transitions), and returns the
-// call's outcome.
+// Runs a step on the kernel as model::Replayer runs its scenario::Step (model::Kernel::perform),
+// settles (unless told not to: the kernel's own work after the call is then left as enabled
+// transitions), and returns the call's outcome.
 model::SysRet exec_cstep(model::Kernel& k, const CStep& c, bool settle = true);
 
 // Does the outcome of the step depend on the order in which the kernel finishes its consequences?

@@ -14,7 +14,7 @@ using scenario::Step;
 
 namespace {
 
-bool creates_task(Op op) { return op == Op::Fork || op == Op::Clone || op == Op::Clone3 || op == Op::ThreadCreate; }
+bool creates_task(Op op) { return scenario::op_info(op).has(scenario::OP_NEW_TASK); }
 
 // A name of the form <prefix><number>: the number, else 0.
 int name_seq(const std::string& n, char prefix) {
@@ -108,28 +108,22 @@ int World::fd_number(TaskId t, const std::string& name) const {
 
 bool World::resolve(const Step& st, CStep& c, std::string& err) const {
     c = CStep{};
-    c.op = st.op;
+    static_cast<scenario::StepArgs&>(c) = st;
     c.actor = task_id(st.task);
     if (c.actor == kNoTask) {
         err = "task " + st.task + " was never created";
         return false;
     }
     const bool creates = creates_task(st.op);
-    const bool takes_target = st.op == Op::Kill || st.op == Op::PidfdOpen || st.op == Op::Ptrace || st.op == Op::Observe ||
-                              st.op == Op::Waitpid || (st.op == Op::Waitid && st.idtype == scenario::IdType::Pid);
-    const bool takes_fd = st.op == Op::PidfdSendSignal || st.op == Op::Close || st.op == Op::Dup || st.op == Op::Poll ||
-                          st.op == Op::PidfdGetInfo || (st.op == Op::Waitid && st.idtype == scenario::IdType::Pidfd);
-    c.target_any = st.target_any;
-    if (takes_target) {
-        if (!st.target_any) {
-            c.target = task_id(st.target);
-            if (c.target == kNoTask) {
-                err = "task " + st.target + " was never created";
-                return false;
-            }
+    // The names a step holds are the ones its op takes (as model::Replayer::step reads them).
+    if (!st.target.empty()) {
+        c.target = task_id(st.target);
+        if (c.target == kNoTask) {
+            err = "task " + st.target + " was never created";
+            return false;
         }
     }
-    if (takes_fd) {
+    if (!st.fd.empty()) {
         c.fd = fd_number(c.actor, st.fd);
         if (c.fd < 0) {
             err = "fd " + st.fd + " is not open in " + st.task + "'s table";
@@ -151,20 +145,6 @@ bool World::resolve(const Step& st, CStep& c, std::string& err) const {
         err = "raw clone flag bits are not generated";
         return false;
     }
-    c.flags = st.flags;
-    c.exit_signal = st.exit_signal;
-    c.code = st.code;
-    c.sig = st.sig;
-    c.handler = st.handler;
-    c.options = st.options;
-    c.idtype = st.idtype;
-    c.prctl = st.prctl;
-    c.value = st.value;
-    c.uid = st.uid;
-    c.setuid_root = st.setuid_root;
-    c.keep_fds = st.keep_fds;
-    c.ptrace = st.ptrace;
-    c.ptrace_options = st.ptrace_options;
     return true;
 }
 
@@ -177,30 +157,15 @@ std::string World::why_invalid(const Step& st) const {
 
 Step World::name(const CStep& c) const {
     Step st;
-    st.op = c.op;
+    static_cast<scenario::StepArgs&>(st) = c;
     st.task = task_name(c.actor);
     if (creates_task(c.op)) st.child = fresh_task_name();
     if (c.new_fd) st.new_fd = fresh_fd_name();
-    st.target_any = c.target_any;
     if (!c.target_any && c.target != kNoTask) st.target = task_name(c.target);
     if (c.fd >= 0) {
         for (const auto& [n, fd] : fds_of(c.actor))
             if (fd == c.fd) st.fd = n;
     }
-    st.flags = c.flags;
-    st.exit_signal = c.exit_signal;
-    st.code = c.code;
-    st.sig = c.sig;
-    st.handler = c.handler;
-    st.options = c.options;
-    st.idtype = c.idtype;
-    st.prctl = c.prctl;
-    st.value = c.value;
-    st.uid = c.uid;
-    st.setuid_root = c.setuid_root;
-    st.keep_fds = c.keep_fds;
-    st.ptrace = c.ptrace;
-    st.ptrace_options = c.ptrace_options;
     return st;
 }
 
