@@ -56,6 +56,14 @@ Handler to_handler(scenario::Handler h) {
     }
     return Handler::Dfl;
 }
+CloneArgs clone_args(const Call& c, bool clone3) {
+    CloneArgs a;
+    a.flags = c.flags;
+    a.raw_flags = c.raw_flags;
+    a.exit_signal = c.exit_signal;
+    a.clone3 = clone3;
+    return a;
+}
 }  // namespace
 
 // kernel/fork.c: SYSCALL fork — kernel_clone with SIGCHLD and no flags
@@ -67,24 +75,10 @@ SysRet Kernel::sys_fork(const Call& c) {
 }
 
 // kernel/fork.c: sys_clone3
-SysRet Kernel::sys_clone3(const Call& c) {
-    CloneArgs a;
-    a.flags = c.flags;
-    a.raw_flags = c.raw_flags;
-    a.exit_signal = c.exit_signal;
-    a.clone3 = true;
-    return sys_clone(c.actor, a);
-}
+SysRet Kernel::sys_clone3(const Call& c) { return sys_clone(c.actor, clone_args(c, true)); }
 
 // kernel/fork.c: SYSCALL clone — flags and the exit signal (CSIGNAL) in one word
-SysRet Kernel::sys_clone(const Call& c) {
-    CloneArgs a;
-    a.flags = c.flags;
-    a.raw_flags = c.raw_flags;
-    a.exit_signal = c.exit_signal;
-    a.clone3 = false;
-    return sys_clone(c.actor, a);
-}
+SysRet Kernel::sys_clone(const Call& c) { return sys_clone(c.actor, clone_args(c, false)); }
 
 // glibc pthread_create: clone3 with the thread flags (CLONE_VM|FS|FILES|SIGHAND|THREAD|SYSVSEM)
 SysRet Kernel::sys_thread_create(const Call& c) {
