@@ -192,7 +192,13 @@ bool in_range(TaskId t, const model::Kernel& k) { return t >= 0 && t < static_ca
 
 std::string cstep_invalid(const model::Kernel& k, int names_used, const Limits& lim, const CStep& c, Scratch& scratch) {
     if (!in_range(c.actor, k)) return "no such task";
-    if (!k.alive(c.actor)) return "the acting task is not alive";
+    // the model's rules first (model::Kernel::refusal): a caller that is not alive, init's exit
+    switch (k.refusal(c, false)) {
+        case model::Refusal::NotAlive: return "the acting task is not alive";
+        case model::Refusal::InitNeverExits: return "init never exits";
+        case model::Refusal::WouldBlock:
+        case model::Refusal::None: break;
+    }
     const TaskId cur = c.actor;
     auto fd_open = [&] { return c.fd >= 0 && k.fd_entry(cur, c.fd) != nullptr; };
     auto valid_sig = [](int sig, int hi) { return sig >= 0 && sig <= hi && !stop_signal(sig); };
