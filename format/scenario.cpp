@@ -321,73 +321,68 @@ ordered_json to_json(const Step& s) {
             if (bits & b) a.push_back(namer(b));
         return a;
     };
-    switch (s.op) {
-        case Op::Fork:
-        case Op::ThreadCreate: j["child"] = s.child; break;
-        case Op::Clone3:
-        case Op::Clone:
-            j["flags"] = flag_list(s.flags, s.raw_flags);
-            j["exit_signal"] = signal_json(s.exit_signal);
-            j["child"] = s.child;
-            if (!s.new_fd.empty()) j["pidfd"] = s.new_fd;
-            break;
-        case Op::Exit:
-        case Op::ExitGroup: j["code"] = s.code; break;
-        case Op::Kill: j["target"] = s.target; j["sig"] = signal_json(s.sig); break;
-        case Op::PidfdSendSignal: j["fd"] = s.fd; j["sig"] = signal_json(s.sig); break;
-        case Op::Sigaction:
-            j["sig"] = signal_json(s.sig);
-            j["handler"] = s.handler == Handler::Dfl ? "SIG_DFL" : s.handler == Handler::Ign ? "SIG_IGN" : "catch";
-            if (s.flags) j["flags"] = bit_list(static_cast<unsigned>(s.flags), [](unsigned b) -> std::string {
-                switch (b) { case 1: return "SA_NOCLDSTOP"; case 2: return "SA_NOCLDWAIT"; case 4: return "SA_SIGINFO"; default: return "SA_RESTART"; }
-            });
-            break;
-        case Op::Waitpid:
-            if (s.target_any) j["target"] = -1;
-            else j["target"] = s.target;
-            j["options"] = bit_list(s.options, [](unsigned b) { return names::wait_options_string(b); });
-            break;
-        case Op::Waitid:
-            j["idtype"] = s.idtype == IdType::Pid ? "P_PID" : s.idtype == IdType::All ? "P_ALL" : "P_PIDFD";
-            if (s.idtype == IdType::Pid) j["target"] = s.target;
-            if (s.idtype == IdType::Pidfd) j["fd"] = s.fd;
-            j["options"] = bit_list(s.options, [](unsigned b) { return names::wait_options_string(b); });
-            break;
-        case Op::PidfdOpen:
-            j["target"] = s.target;
-            j["flags"] = bit_list(static_cast<unsigned>(s.flags), [](unsigned b) {
-                return std::string(b == names::kPIDFD_THREAD ? "PIDFD_THREAD" : "PIDFD_NONBLOCK");
-            });
-            j["fd"] = s.new_fd;
-            break;
-        case Op::Close:
-        case Op::Poll:
-        case Op::PidfdGetInfo: j["fd"] = s.fd; break;
-        case Op::Dup: j["fd"] = s.fd; j["as"] = s.new_fd; break;
-        case Op::Prctl: {
-            static const char* n[] = {"PR_SET_CHILD_SUBREAPER", "PR_GET_CHILD_SUBREAPER", "PR_SET_NO_NEW_PRIVS",
-                                      "PR_GET_NO_NEW_PRIVS", "PR_SET_PDEATHSIG", "PR_GET_PDEATHSIG"};
-            j["option"] = n[static_cast<int>(s.prctl)];
-            if (s.prctl == PrctlOption::SetPdeathsig) j["value"] = signal_json(static_cast<int>(s.value));
-            else if (s.prctl == PrctlOption::SetChildSubreaper || s.prctl == PrctlOption::SetNoNewPrivs) j["value"] = s.value;
-            break;
+    const auto wait_options = [&] {
+        return bit_list(s.options, [](unsigned b) { return names::wait_options_string(b); });
+    };
+    for (const ArgSpec& a : op_info(s.op).arg) {
+        const std::string key(kStepKeys[a.key]);
+        switch (a.kind) {
+            case ArgKind::None:
+            case ArgKind::ByIdType: break;  // written with the idtype
+            case ArgKind::NewTask: j[key] = s.child; break;
+            case ArgKind::TaskRef: j[key] = s.target; break;
+            case ArgKind::TaskOrAny:
+                if (s.target_any) j[key] = -1;
+                else j[key] = s.target;
+                break;
+            case ArgKind::FdRef: j[key] = s.fd; break;
+            case ArgKind::NewFd: j[key] = s.new_fd; break;
+            case ArgKind::ClonePidfd:
+                if (!s.new_fd.empty()) j[key] = s.new_fd;
+                break;
+            case ArgKind::CloneFlags: j[key] = flag_list(s.flags, s.raw_flags); break;
+            case ArgKind::ExitSignal3:
+            case ArgKind::ExitSignalLegacy: j[key] = signal_json(s.exit_signal); break;
+            case ArgKind::ExitCode: j[key] = s.code; break;
+            case ArgKind::SendSignal:
+            case ArgKind::SomeSignal: j[key] = signal_json(s.sig); break;
+            case ArgKind::Handler:
+                j[key] = s.handler == Handler::Dfl ? "SIG_DFL" : s.handler == Handler::Ign ? "SIG_IGN" : "catch";
+                break;
+            case ArgKind::SigactionFlags:
+                if (s.flags) j[key] = bit_list(static_cast<unsigned>(s.flags), [](unsigned b) -> std::string {
+                    switch (b) { case 1: return "SA_NOCLDSTOP"; case 2: return "SA_NOCLDWAIT"; case 4: return "SA_SIGINFO"; default: return "SA_RESTART"; }
+                });
+                break;
+            case ArgKind::WaitOptions: j[key] = wait_options(); break;
+            case ArgKind::IdType:
+                j[key] = s.idtype == IdType::Pid ? "P_PID" : s.idtype == IdType::All ? "P_ALL" : "P_PIDFD";
+                if (s.idtype == IdType::Pid) j["target"] = s.target;
+                if (s.idtype == IdType::Pidfd) j["fd"] = s.fd;
+                break;
+            case ArgKind::PidfdFlags:
+                j[key] = bit_list(static_cast<unsigned>(s.flags), [](unsigned b) {
+                    return std::string(b == names::kPIDFD_THREAD ? "PIDFD_THREAD" : "PIDFD_NONBLOCK");
+                });
+                break;
+            case ArgKind::PrctlOption:
+                for (const auto& [n, v] : reader::kPrctlOptions)
+                    if (v == s.prctl) j[key] = std::string(n);
+                break;
+            case ArgKind::PrctlValue:
+                if (s.prctl == PrctlOption::SetPdeathsig) j[key] = signal_json(static_cast<int>(s.value));
+                else if (reader::prctl_setter(s.prctl)) j[key] = s.value;
+                break;
+            case ArgKind::Uid: j[key] = s.uid; break;
+            case ArgKind::SetuidRoot: j[key] = s.setuid_root; break;
+            case ArgKind::KeepFds:
+                if (s.keep_fds) j[key] = true;
+                break;
+            case ArgKind::PtraceRequest: j[key] = s.ptrace == PtraceRequest::Seize ? "PTRACE_SEIZE" : "PTRACE_DETACH"; break;
+            case ArgKind::PtraceOptions:
+                if (s.ptrace_options) j[key] = bit_list(s.ptrace_options, [](unsigned) { return std::string("PTRACE_O_EXITKILL"); });
+                break;
         }
-        case Op::DropPrivileges:
-        case Op::Setresuid: j["uid"] = s.uid; break;
-        case Op::Execve:
-            j["setuid_root"] = s.setuid_root;
-            if (s.keep_fds) j["keep_fds"] = true;
-            break;
-        case Op::Ptrace:
-            j["request"] = s.ptrace == PtraceRequest::Seize ? "PTRACE_SEIZE" : "PTRACE_DETACH";
-            j["target"] = s.target;
-            if (s.ptrace_options) j["options"] = bit_list(s.ptrace_options, [](unsigned b) {
-                (void)b;
-                return std::string("PTRACE_O_EXITKILL");
-            });
-            break;
-        case Op::SignalPending: j["sig"] = signal_json(s.sig); break;
-        case Op::Observe: j["target"] = s.target; break;
     }
     if (s.expect) j["expect"] = to_json(*s.expect);
     return j;

@@ -106,6 +106,19 @@ enum RootUserKey : int { UK_uid, UK_caps, kRootUserKeyCount };
 inline constexpr std::string_view kRootUserKeys[kRootUserKeyCount] = {"uid", "caps"};
 inline constexpr KeyIndex<kRootUserKeyCount> kRootUserIndex{kRootUserKeys};
 
+// prctl options by name, and which of them set a value.
+inline constexpr std::pair<std::string_view, PrctlOption> kPrctlOptions[] = {
+    {"PR_SET_CHILD_SUBREAPER", PrctlOption::SetChildSubreaper},
+    {"PR_GET_CHILD_SUBREAPER", PrctlOption::GetChildSubreaper},
+    {"PR_SET_NO_NEW_PRIVS", PrctlOption::SetNoNewPrivs},
+    {"PR_GET_NO_NEW_PRIVS", PrctlOption::GetNoNewPrivs},
+    {"PR_SET_PDEATHSIG", PrctlOption::SetPdeathsig},
+    {"PR_GET_PDEATHSIG", PrctlOption::GetPdeathsig},
+};
+constexpr bool prctl_setter(PrctlOption o) {
+    return o == PrctlOption::SetChildSubreaper || o == PrctlOption::SetNoNewPrivs || o == PrctlOption::SetPdeathsig;
+}
+
 // ---- the DOMs the Reader reads ----------------------------------------------
 
 enum class Kind : uint8_t { Null, Object, Array, String, Bool, Unsigned, Signed, Float, Other };
@@ -517,73 +530,85 @@ private:
         check_keys(f, kStepKeys, kStepCommonKeys | info->args, path);
         st.task = task_ref(need(SK_task), p(SK_task));
 
-        switch (st.op) {
-            case Op::Fork:
-            case Op::ThreadCreate:
-                st.child = new_task(need(SK_child), p(SK_child));
-                break;
-            case Op::Clone3:
-            case Op::Clone: {
-                if (has(SK_flags)) clone_flags(at(SK_flags), p(SK_flags), st);
-                if (has(SK_exit_signal)) {
-                    if (is_integer(at(SK_exit_signal)))
-                        st.exit_signal = static_cast<int>(int_of(at(SK_exit_signal), p(SK_exit_signal), 0,
-                                                                 st.op == Op::Clone ? 255 : 1023));
-                    else
-                        st.exit_signal = signal_of(at(SK_exit_signal), p(SK_exit_signal));
+        for (const ArgSpec& a : info->arg)
+            if (a.kind != ArgKind::None) arg(a, st, *info, f, path);
+        if (has(SK_comment)) string_of(at(SK_comment), p(SK_comment));
+        if (has(SK_expect)) read_observation(st.expect.emplace(), at(SK_expect), p(SK_expect), false);
+    }
+
+    // One argument of a step, by its kind (format/ops.def).
+    template <class F>
+    void arg(const ArgSpec& a, Step& st, const OpInfo& info, const F& f, const Path& path) {
+        auto p = [&](int id) { return path.key(kStepKeys[id]); };
+        auto need = [&](int id) { return this->need(f, kStepKeys, id, path); };
+        auto has = [&](int id) { return f.has(id); };
+        auto at = [&](int id) { return f.at(id); };
+        const int k = a.key;
+        switch (a.kind) {
+            case ArgKind::None: break;
+            case ArgKind::NewTask: st.child = new_task(need(k), p(k)); break;
+            case ArgKind::TaskRef: st.target = task_ref(need(k), p(k)); break;
+            case ArgKind::TaskOrAny: {
+                const auto t = need(k);
+                if (is_integer(t)) {
+                    if (int_of(t, p(k), -1, -1) == -1) st.target_any = true;
                 } else {
-                    st.exit_signal = st.op == Op::Clone ? names::kSIGCHLD : 0;
-                }
-                st.child = new_task(need(SK_child), p(SK_child));
-                if (st.flags & names::CF_PIDFD) {
-                    st.new_fd = new_fd(need(SK_pidfd), p(SK_pidfd));
-                } else if (has(SK_pidfd)) {
-                    if (!st.raw_flags) fail(p(SK_pidfd), "a pidfd name without CLONE_PIDFD in flags");
-                    st.new_fd = new_fd(at(SK_pidfd), p(SK_pidfd));
+                    st.target = task_ref(t, p(k));
                 }
                 break;
             }
-            case Op::Exit:
-            case Op::ExitGroup:
-                if (has(SK_code)) st.code = static_cast<int>(int_of(at(SK_code), p(SK_code), 0, 255));
+            case ArgKind::FdRef: st.fd = fd_ref(need(k), p(k)); break;
+            case ArgKind::NewFd: st.new_fd = new_fd(need(k), p(k)); break;
+            case ArgKind::ClonePidfd:
+                if (st.flags & names::CF_PIDFD) {
+                    st.new_fd = new_fd(need(k), p(k));
+                } else if (has(k)) {
+                    if (!st.raw_flags) fail(p(k), "a pidfd name without CLONE_PIDFD in flags");
+                    st.new_fd = new_fd(at(k), p(k));
+                }
                 break;
-            case Op::Kill:
-                st.target = task_ref(need(SK_target), p(SK_target));
-                st.sig = signal_of(need(SK_sig), p(SK_sig), 255);
+            case ArgKind::CloneFlags:
+                if (has(k)) clone_flags(at(k), p(k), st);
+                break;
+            case ArgKind::ExitSignal3:
+            case ArgKind::ExitSignalLegacy: {
+                const bool legacy = a.kind == ArgKind::ExitSignalLegacy;
+                if (has(k)) {
+                    if (is_integer(at(k))) st.exit_signal = static_cast<int>(int_of(at(k), p(k), 0, legacy ? 255 : 1023));
+                    else st.exit_signal = signal_of(at(k), p(k));
+                } else {
+                    st.exit_signal = legacy ? names::kSIGCHLD : 0;
+                }
+                break;
+            }
+            case ArgKind::ExitCode:
+                if (has(k)) st.code = static_cast<int>(int_of(at(k), p(k), 0, 255));
+                break;
+            case ArgKind::SendSignal:
+                st.sig = signal_of(need(k), p(k), 255);
                 if (st.sig == names::kSIGSTOP || st.sig == 20 || st.sig == 21 || st.sig == 22)
-                    fail(p(SK_sig), "stop signals are not modelled");
+                    fail(p(k), "stop signals are not modelled");
                 break;
-            case Op::PidfdSendSignal:
-                st.fd = fd_ref(need(SK_fd), p(SK_fd));
-                st.sig = signal_of(need(SK_sig), p(SK_sig), 255);
-                if (st.sig == names::kSIGSTOP || st.sig == 20 || st.sig == 21 || st.sig == 22)
-                    fail(p(SK_sig), "stop signals are not modelled");
+            case ArgKind::SomeSignal:
+                st.sig = signal_of(need(k), p(k));
+                if (st.sig == 0) fail(p(k), std::string(info.name) + " needs a signal");
                 break;
-            case Op::Sigaction: {
-                st.sig = signal_of(need(SK_sig), p(SK_sig));
-                if (st.sig == 0) fail(p(SK_sig), "sigaction needs a signal");
-                auto h = string_of(need(SK_handler), p(SK_handler));
+            case ArgKind::Handler: {
+                auto h = string_of(need(k), p(k));
                 if (h == "SIG_DFL") st.handler = Handler::Dfl;
                 else if (h == "SIG_IGN") st.handler = Handler::Ign;
                 else if (h == "catch") st.handler = Handler::Catch;
-                else fail(p(SK_handler), "unknown handler \"" + std::string(h) + "\" (SIG_DFL, SIG_IGN or catch)");
-                if (has(SK_flags))
-                    st.flags = bits_of(at(SK_flags), p(SK_flags), "sigaction flag", names::sigaction_flag);
+                else fail(p(k), "unknown handler \"" + std::string(h) + "\" (SIG_DFL, SIG_IGN or catch)");
                 break;
             }
-            case Op::Waitpid: {
-                const auto t = need(SK_target);
-                if (is_integer(t)) {
-                    if (int_of(t, p(SK_target), -1, -1) == -1) st.target_any = true;
-                } else {
-                    st.target = task_ref(t, p(SK_target));
-                }
-                if (has(SK_options))
-                    st.options = bits_of(at(SK_options), p(SK_options), "wait option", names::wait_option);
+            case ArgKind::SigactionFlags:
+                if (has(k)) st.flags = bits_of(at(k), p(k), "sigaction flag", names::sigaction_flag);
                 break;
-            }
-            case Op::Waitid: {
-                auto id = string_of(need(SK_idtype), p(SK_idtype));
+            case ArgKind::WaitOptions:
+                if (has(k)) st.options = bits_of(at(k), p(k), "wait option", names::wait_option);
+                break;
+            case ArgKind::IdType: {
+                auto id = string_of(need(k), p(k));
                 if (id == "P_PID") {
                     st.idtype = IdType::Pid;
                     st.target = task_ref(need(SK_target), p(SK_target));
@@ -597,89 +622,55 @@ private:
                     st.fd = fd_ref(need(SK_fd), p(SK_fd));
                     if (has(SK_target)) fail(p(SK_target), "P_PIDFD takes an fd, not a target");
                 } else {
-                    fail(p(SK_idtype), "unknown idtype \"" + std::string(id) + "\" (P_PID, P_ALL or P_PIDFD)");
+                    fail(p(k), "unknown idtype \"" + std::string(id) + "\" (P_PID, P_ALL or P_PIDFD)");
                 }
-                if (has(SK_options))
-                    st.options = bits_of(at(SK_options), p(SK_options), "wait option", names::wait_option);
                 break;
             }
-            case Op::PidfdOpen:
-                st.target = task_ref(need(SK_target), p(SK_target));
-                if (has(SK_flags)) st.flags = bits_of(at(SK_flags), p(SK_flags), "pidfd_open flag", names::pidfd_flag);
-                st.new_fd = new_fd(need(SK_fd), p(SK_fd));
+            case ArgKind::ByIdType: break;  // read with the idtype
+            case ArgKind::PidfdFlags:
+                if (has(k)) st.flags = bits_of(at(k), p(k), "pidfd_open flag", names::pidfd_flag);
                 break;
-            case Op::Close:
-            case Op::Poll:
-            case Op::PidfdGetInfo:
-                st.fd = fd_ref(need(SK_fd), p(SK_fd));
-                break;
-            case Op::Dup:
-                st.fd = fd_ref(need(SK_fd), p(SK_fd));
-                st.new_fd = new_fd(need(SK_as), p(SK_as));
-                break;
-            case Op::Prctl: {
-                auto o = string_of(need(SK_option), p(SK_option));
-                static constexpr std::pair<std::string_view, PrctlOption> opts[] = {
-                    {"PR_SET_CHILD_SUBREAPER", PrctlOption::SetChildSubreaper},
-                    {"PR_GET_CHILD_SUBREAPER", PrctlOption::GetChildSubreaper},
-                    {"PR_SET_NO_NEW_PRIVS", PrctlOption::SetNoNewPrivs},
-                    {"PR_GET_NO_NEW_PRIVS", PrctlOption::GetNoNewPrivs},
-                    {"PR_SET_PDEATHSIG", PrctlOption::SetPdeathsig},
-                    {"PR_GET_PDEATHSIG", PrctlOption::GetPdeathsig},
-                };
+            case ArgKind::PrctlOption: {
+                auto o = string_of(need(k), p(k));
                 bool found = false;
-                for (const auto& [n, v] : opts)
+                for (const auto& [n, v] : kPrctlOptions)
                     if (o == n) st.prctl = v, found = true;
-                if (!found) fail(p(SK_option), "unknown prctl option \"" + std::string(o) + "\"");
-                bool setter = st.prctl == PrctlOption::SetChildSubreaper || st.prctl == PrctlOption::SetNoNewPrivs ||
-                              st.prctl == PrctlOption::SetPdeathsig;
-                if (setter) {
-                    const auto v = need(SK_value);
-                    if (st.prctl == PrctlOption::SetPdeathsig && D::kind(v) == Kind::String)
-                        st.value = signal_of(v, p(SK_value));
-                    else
-                        st.value = int_of(v, p(SK_value), 0, 255);
-                } else if (has(SK_value)) {
-                    fail(p(SK_value), "a getter takes no value");
-                }
+                if (!found) fail(p(k), "unknown prctl option \"" + std::string(o) + "\"");
                 break;
             }
-            case Op::DropPrivileges:
-            case Op::Setresuid:
-                st.uid = static_cast<int>(int_of(need(SK_uid), p(SK_uid), 0, 65535));
+            case ArgKind::PrctlValue:
+                if (prctl_setter(st.prctl)) {
+                    const auto v = need(k);
+                    if (st.prctl == PrctlOption::SetPdeathsig && D::kind(v) == Kind::String) st.value = signal_of(v, p(k));
+                    else st.value = int_of(v, p(k), 0, 255);
+                } else if (has(k)) {
+                    fail(p(k), "a getter takes no value");
+                }
                 break;
-            case Op::Execve:
-                if (has(SK_setuid_root)) st.setuid_root = bool_of(at(SK_setuid_root), p(SK_setuid_root));
-                if (has(SK_keep_fds)) st.keep_fds = bool_of(at(SK_keep_fds), p(SK_keep_fds));
+            case ArgKind::Uid: st.uid = static_cast<int>(int_of(need(k), p(k), 0, 65535)); break;
+            case ArgKind::SetuidRoot:
+                if (has(k)) st.setuid_root = bool_of(at(k), p(k));
                 break;
-            case Op::Ptrace: {
-                auto r = string_of(need(SK_request), p(SK_request));
+            case ArgKind::KeepFds:
+                if (has(k)) st.keep_fds = bool_of(at(k), p(k));
+                break;
+            case ArgKind::PtraceRequest: {
+                auto r = string_of(need(k), p(k));
                 if (r == "PTRACE_SEIZE") st.ptrace = PtraceRequest::Seize;
                 else if (r == "PTRACE_DETACH") st.ptrace = PtraceRequest::Detach;
-                else
-                    fail(p(SK_request),
-                         "unknown ptrace request \"" + std::string(r) + "\" (PTRACE_SEIZE or PTRACE_DETACH)");
-                st.target = task_ref(need(SK_target), p(SK_target));
-                if (has(SK_options)) {
-                    if (st.ptrace != PtraceRequest::Seize) fail(p(SK_options), "options go with PTRACE_SEIZE");
-                    st.ptrace_options = bits_of(at(SK_options), p(SK_options), "ptrace option",
-                                                [](std::string_view n) -> std::optional<unsigned> {
-                                                    if (n == "PTRACE_O_EXITKILL") return kPTRACE_O_EXITKILL;
-                                                    return std::nullopt;
-                                                });
-                }
+                else fail(p(k), "unknown ptrace request \"" + std::string(r) + "\" (PTRACE_SEIZE or PTRACE_DETACH)");
                 break;
             }
-            case Op::SignalPending:
-                st.sig = signal_of(need(SK_sig), p(SK_sig));
-                if (st.sig == 0) fail(p(SK_sig), "signal_pending needs a signal");
-                break;
-            case Op::Observe:
-                st.target = task_ref(need(SK_target), p(SK_target));
+            case ArgKind::PtraceOptions:
+                if (has(k)) {
+                    if (st.ptrace != PtraceRequest::Seize) fail(p(k), "options go with PTRACE_SEIZE");
+                    st.ptrace_options = bits_of(at(k), p(k), "ptrace option", [](std::string_view n) -> std::optional<unsigned> {
+                        if (n == "PTRACE_O_EXITKILL") return kPTRACE_O_EXITKILL;
+                        return std::nullopt;
+                    });
+                }
                 break;
         }
-        if (has(SK_comment)) string_of(at(SK_comment), p(SK_comment));
-        if (has(SK_expect)) read_observation(st.expect.emplace(), at(SK_expect), p(SK_expect), false);
     }
 
     const std::string& file_;

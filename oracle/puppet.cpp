@@ -465,6 +465,8 @@ void perform(long ctl, const Command& c, Reply& r) {
             r.ret = sys(SYS_nanosleep, L(&t), 0);
             return;
         }
+        case Cmd::None:
+        case Cmd::Observe: break;  // observe is the controller's (it reads /proc)
     }
     r.ret = -22;  // EINVAL: unknown command
 }
